@@ -1,0 +1,30 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.storage.models import StorageLocation
+
+from .models import Crate
+
+
+class CrateSerializer(serializers.ModelSerializer[Crate]):
+    class Meta:
+        model = Crate
+        fields = ("id", "unit", "code", "description", "storage", "updated_at")
+        read_only_fields: tuple[str, ...] = ("updated_at",)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unit = attrs.get("unit") or (self.instance.unit if self.instance else None)
+        storage = attrs.get("storage")
+        if storage is not None and unit is not None and storage.unit_id != unit.pk:
+            raise serializers.ValidationError({"storage": "must be a storage location of the crate's unit"})
+        return attrs
+
+
+class CrateUpdateSerializer(CrateSerializer):
+    class Meta(CrateSerializer.Meta):
+        read_only_fields = ("unit", "updated_at")
+
+
+class RelocateSerializer(serializers.Serializer[Any]):
+    storage = serializers.PrimaryKeyRelatedField(queryset=StorageLocation.objects.all())

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("crates/", views.CrateListApi.as_view(), name="crate-list"),
+    path("crates/<int:pk>/", views.CrateDetailApi.as_view(), name="crate-detail"),
+    path("crates/<int:pk>/relocate/", views.CrateRelocateApi.as_view(), name="crate-relocate"),
+]

@@ -1,0 +1,50 @@
+"""
+`manage.py send_test_notification --user-id N [--title T] [--body B]`: notify one user the way
+the staff API does (a background task delivers it), or `--broadcast` to every signed-in user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.notifications.models import Notification
+from apps.notifications.services import notification_broadcast, notify_user
+
+
+class Command(BaseCommand):
+    help = "Send a test notification to --user-id N, or to every signed-in user with --broadcast."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--user-id", type=int, help="the recipient's user id")
+        target.add_argument("--broadcast", action="store_true", help="to everyone signed in (notifications.all)")
+        parser.add_argument("--title", default="Test notification")
+        parser.add_argument("--body", default="Sent with manage.py send_test_notification.")
+        parser.add_argument("--level", choices=Notification.Level.values, default=Notification.Level.INFO)
+
+    def handle(
+        self, *args: Any, user_id: int | None, broadcast: bool, title: str, body: str, level: str, **options: Any
+    ) -> None:
+        if settings.CHANNEL_LAYER == "memory":
+            self.stderr.write(
+                "note: embedded mode (no REDIS_URL): events published by this command reach sockets of this "
+                "process only, not those of a running server; set REDIS_URL to reach them."
+            )
+        if broadcast:
+            sent = notification_broadcast(sender=None, title=title, body=body, level=level)
+            self.stdout.write(f"broadcast {sent['id']} published to notifications.all")
+            return
+        if user_id is None:  # argparse asks for one of the two already
+            raise CommandError("give --user-id N or --broadcast")
+        recipient = get_user_model().objects.filter(pk=user_id).first()
+        if recipient is None:
+            raise CommandError(f"no user with id {user_id} (see `manage.py seed_demo` for demo users)")
+        if not recipient.is_active:
+            raise CommandError(f"user {user_id} ({recipient.username}) is inactive and cannot be notified")
+        notification = notify_user(recipient=recipient, title=title, body=body, level=level, background=True)
+        where = "in this process" if settings.CELERY_EMBEDDED else "by a Celery worker"
+        self.stdout.write(f"notification #{notification.pk} for {recipient.username} queued; delivered {where}")

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class RealtimeConfig(AppConfig):
+    """The real-time plumbing: streams, events, publishing, history, fan-out, consumer, SSE."""
+
+    name = "apps.realtime"
+    label = "realtime"
+
+    def ready(self) -> None:
+        # Every app declares its events and streams once, in events.py and streams.py.
+        autodiscover_modules("events", "streams")

@@ -1,0 +1,163 @@
+"""
+The one way to publish an event.
+
+    publish_on_commit(streams.unit_requests.name(unit_id=1), RequestUpdated(...))
+
+`publish_on_commit` records the event in the outbox inside the current transaction and
+publishes it after commit: a rolled-back change publishes nothing, and a committed change is
+published even if Redis was away at commit time (the relay retries). `publish` publishes at
+once, for events that belong to no database change (progress ticks, broadcasts of state).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import ids, metrics
+from .events import Event
+from .history import get_history
+from .models import OutboxEvent
+from .streams import resolve
+from .transport import get_transport
+
+logger = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(seconds=30)
+# The relay leaves fresh rows to the commit-time path that wrote them.
+RELAY_AFTER = timedelta(seconds=2)
+# How long a publisher waits for another one to finish an older event of the same stream.
+HELD_WAIT = 1.0
+
+
+def encode(stream: str, event: Event | dict[str, Any]) -> str:
+    """The payload of an event: its envelope as compact JSON, without the id."""
+    envelope = event.envelope() if isinstance(event, Event) else dict(event)
+    if resolve(stream) is None:
+        raise ValueError(f"{stream!r} is not a declared stream")
+    if not isinstance(envelope.get("type"), str):
+        raise ValueError("an event needs a string 'type'")
+    envelope["stream"] = stream
+    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def publish_payload(stream: str, payload: str) -> str:
+    event_id, prev = get_history().append(stream, payload)
+    frame = ids.with_id(event_id, payload)
+    get_transport().send({"stream": stream, "id": event_id, "prev": prev, "frame": frame, "ts": time.time()})
+    metrics.events_published.inc(stream.split(".", 1)[0])
+    return event_id
+
+
+def publish(stream: str, event: Event | dict[str, Any]) -> str:
+    """Publish now; returns the event id. Raises if history or transport is unreachable."""
+    return publish_payload(stream, encode(stream, event))
+
+
+def publish_on_commit(stream: str, event: Event | dict[str, Any]) -> None:
+    """Publish after the current transaction commits (at once outside a transaction)."""
+    row = OutboxEvent.objects.create(stream=stream, payload=encode(stream, event))
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        relay([row.pk])
+        return
+    _batch(connection).pks.append(row.pk)
+
+
+class _Relay:
+    """One commit hook relays every event of a transaction (one claim, one delete)."""
+
+    def __init__(self) -> None:
+        self.pks: list[int] = []
+
+    def __call__(self) -> None:
+        relay(self.pks)
+
+
+def _batch(connection: Any) -> _Relay:
+    # Reuse this transaction's hook when it was registered at the same savepoint depth:
+    # Django drops hooks of a savepoint that rolls back, so a hook from an inner savepoint
+    # must not collect the outer block's events. (A pk of a rolled-back row is harmless:
+    # the claim finds no row.)
+    savepoints = set(connection.savepoint_ids)
+    for sids, func, _robust in connection.run_on_commit:
+        if isinstance(func, _Relay) and sids == savepoints:
+            return func
+    hook = _Relay()
+    transaction.on_commit(hook)
+    return hook
+
+
+def _claim(rows: Q) -> list[OutboxEvent]:
+    """Claim these rows for publishing, with the older rows of their streams that nobody is
+    publishing (left by a failure), so that within a stream events go out in commit order.
+    An older row another publisher holds is being published right now: wait for it briefly;
+    if it is still there, leave this stream's rows to the relay, which keeps the order."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    mine = {"claim": token, "claimed_until": now + CLAIM_FOR}
+    OutboxEvent.objects.filter(rows & claimable).update(**mine)
+    claimed = list(OutboxEvent.objects.filter(claim=token).order_by("pk"))
+    if not claimed:
+        return []
+    streams = {row.stream for row in claimed}
+    older = OutboxEvent.objects.filter(stream__in=streams, pk__lt=claimed[-1].pk)
+    if older.filter(claimable).update(**mine):
+        claimed = list(OutboxEvent.objects.filter(claim=token).order_by("pk"))
+    deadline = time.monotonic() + HELD_WAIT
+    while True:
+        first: dict[str, int] = {}
+        for row in claimed:
+            first.setdefault(row.stream, row.pk)
+        held_by_others = older.exclude(claim=token).values_list("stream", "pk")
+        waiting = {stream for stream, pk in held_by_others if pk < first[stream]}
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
+    if waiting:
+        OutboxEvent.objects.filter(claim=token, stream__in=waiting).update(claim=None, claimed_until=None)
+        claimed = [row for row in claimed if row.stream not in waiting]
+    return claimed
+
+
+def _publish_rows(rows: list[OutboxEvent]) -> int:
+    done: list[int] = []
+    try:
+        for row in rows:
+            publish_payload(row.stream, row.payload)
+            done.append(row.pk)
+    except Exception as exc:
+        logger.warning("publishing from the outbox failed (%s); the relay will retry", exc)
+        left = [row.pk for row in rows[len(done) :]]
+        OutboxEvent.objects.filter(pk__in=left).update(claim=None, claimed_until=None, attempts=F("attempts") + 1)
+        metrics.outbox_retries.inc()
+    finally:
+        OutboxEvent.objects.filter(pk__in=done).delete()
+    return len(done)
+
+
+def relay(pks: list[int]) -> None:
+    """Publish these outbox rows now (the commit-time path). Never raises."""
+    try:
+        _publish_rows(_claim(Q(pk__in=pks)))
+    except Exception:
+        logger.exception("outbox relay failed; the background relay will retry")
+
+
+def relay_pending(limit: int = 500) -> int:
+    """Publish rows the commit-time path could not; returns how many were published."""
+    old = Q(created_at__lt=timezone.now() - RELAY_AFTER)
+    pks = list(OutboxEvent.objects.filter(old).order_by("pk").values_list("pk", flat=True)[:limit])
+    if not pks:
+        return 0
+    return _publish_rows(_claim(Q(pk__in=pks)))

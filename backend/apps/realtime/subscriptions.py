@@ -1,0 +1,97 @@
+"""
+Subscribing one connection to streams through the process's hub, shared by the WebSocket
+consumer (consumers.py) and the Server-Sent Events view (sse.py), so both transports
+replay, resume and deduplicate the same way.
+
+A connection joins the hub first (live events wait in a buffer), then replays the history
+after `last_event_id` and sends `stream.resumed`, or `stream.reset` when the history no
+longer reaches back; a stream declared with `replay_latest` instead first gets its latest
+event. The buffer is then flushed, skipping ids already sent: in order, no duplicates.
+
+A transport supplies two outputs: `_deliver(event_id, frame)` for an event and
+`_send(message)` for a control message (`stream.resumed`, `stream.reset`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import ids, metrics
+from .history import get_history
+from .hub import Hub
+from .streams import Stream
+
+logger = logging.getLogger(__name__)
+
+
+class StreamSubscriber:
+    """Mixin of a hub subscriber (hub.Subscriber); the transport calls `_init_subscriptions`."""
+
+    hub: Hub | None
+    subscriptions: dict[str, Stream]
+    _replaying: dict[str, list[tuple[str, str]]]
+
+    def _init_subscriptions(self) -> None:
+        self.hub = None
+        self.subscriptions = {}
+        self._replaying = {}
+
+    # -- the transport's outputs -------------------------------------------------------
+    def _deliver(self, event_id: str, frame: str) -> None:
+        raise NotImplementedError
+
+    def _send(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- subscriptions -----------------------------------------------------------------
+    async def subscribe(self, stream: Stream, name: str, last_event_id: str | None) -> None:
+        """Join `name`; replay from `last_event_id`, or send the latest event where the
+        stream asks for it; live events that arrive meanwhile wait and are deduplicated."""
+        assert self.hub is not None
+        if name in self.subscriptions:
+            return
+        self.subscriptions[name] = stream
+        buffered = self._replaying[name] = []
+        await self.hub.subscribe(name, self)
+        last_sent: tuple[int, int] | None = None
+        history = get_history()
+        try:
+            if last_event_id:
+                entries = await history.read_after(name, last_event_id)
+                if entries is None:
+                    metrics.resets.inc()
+                    self._send({"type": "stream.reset", "stream": name})
+                else:
+                    for event_id, frame in entries:
+                        self._deliver(event_id, frame)
+                    last_sent = ids.parse(entries[-1][0]) if entries else ids.parse(last_event_id)
+                    metrics.replays.inc()
+                    self._send({"type": "stream.resumed", "stream": name, "replayed": len(entries)})
+            elif stream.replay_latest and (latest := await history.latest(name)):
+                self._deliver(*latest)
+                last_sent = ids.parse(latest[0])
+        except Exception as exc:  # history unreachable: be honest, the client refetches
+            logger.warning("history read for %s failed: %s", name, exc)
+            self._send({"type": "stream.reset", "stream": name})
+        finally:
+            del self._replaying[name]
+        for event_id, frame in buffered:
+            if last_sent is None or ids.parse(event_id) > last_sent:
+                self._deliver(event_id, frame)
+
+    async def unsubscribe(self, name: str) -> None:
+        if self.subscriptions.pop(name, None) is not None and self.hub is not None:
+            await self.hub.unsubscribe(name, self)
+
+    # hub -> connection (the hot path)
+    def push(self, stream: str, event_id: str, frame: str) -> None:
+        buffered = self._replaying.get(stream)
+        if buffered is not None:
+            buffered.append((event_id, frame))
+        else:
+            self._deliver(event_id, frame)
+
+    def reset(self, stream: str) -> None:
+        metrics.resets.inc()
+        self._send({"type": "stream.reset", "stream": stream})

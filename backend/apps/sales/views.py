@@ -1,0 +1,54 @@
+"""`/api/sales/`: the invoice workflow for any signed-in user (thin views over services)."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import Invoice
+from .serializers import InvoiceImportSerializer, InvoiceSerializer, InvoiceStepSerializer
+
+
+class InvoiceListApi(APIView):
+    """`GET /api/sales/invoices/[?stage=]`: what a client refetches after `stream.reset`."""
+
+    def get(self, request: Request) -> Response:
+        invoices = Invoice.objects.all()
+        if stage := request.query_params.get("stage"):
+            invoices = invoices.filter(stage=stage)
+        return Response(InvoiceSerializer(invoices[:500], many=True).data)
+
+
+class InvoiceDetailApi(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        invoice = Invoice.objects.filter(pk=pk).first()
+        if invoice is None:
+            raise exceptions.NotFound()
+        return Response(InvoiceSerializer(invoice).data)
+
+
+class InvoiceImportApi(APIView):
+    """`POST /api/sales/import/invoice/` `{number, customer, total, customer_email?}` -> 201."""
+
+    def post(self, request: Request) -> Response:
+        body = InvoiceImportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = services.invoice_import(actor=request.user, **body.validated_data)
+        return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceStepApi(APIView):
+    """`POST /api/sales/<step>/` `{invoice_id}`; `stage` comes from urls.py."""
+
+    stage = ""
+
+    def post(self, request: Request) -> Response:
+        body = InvoiceStepSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = services.invoice_advance(
+            actor=request.user, invoice_id=body.validated_data["invoice_id"], stage=self.stage
+        )
+        return Response(InvoiceSerializer(invoice).data)

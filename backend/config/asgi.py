@@ -1,0 +1,28 @@
+"""
+The ASGI entry point: HTTP to Django and DRF; WebSocket through Origin validation, then
+authentication (ticket, token, bearer subprotocol, session), then the routes generated
+from the stream registry.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Django must be set up before anything imports models (routing, consumers).
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from apps.realtime.auth import OriginValidator, RealtimeAuthMiddleware  # noqa: E402
+from apps.realtime.relay import start_relay  # noqa: E402
+from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
+from apps.realtime.sse import with_send  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": with_send(django_asgi_app),
+        "websocket": OriginValidator(RealtimeAuthMiddleware(URLRouter(websocket_urlpatterns()))),
+    }
+)
+start_relay()

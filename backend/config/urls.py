@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles import views as staticfiles_views
+from django.urls import URLPattern, URLResolver, include, path, re_path
+
+from apps.audit.views import AuditListApi
+from apps.progress.views import JobsPage
+from apps.realtime import sse
+from apps.realtime import views as realtime_views
+
+api: list[URLPattern | URLResolver] = [
+    path("auth/", include("apps.accounts.urls")),
+    path("requests/", include("apps.requests.urls")),
+    path("documents/", include("apps.documents.urls")),
+    path("storage/", include("apps.storage.urls")),
+    path("audit/", AuditListApi.as_view(), name="audit-list"),
+    path("notifications/", include("apps.notifications.urls")),
+    path("academy/", include("apps.academy.urls")),
+    path("dashboard/", include("apps.dashboard.urls")),
+    path("progress/", include("apps.progress.urls")),
+    path("sales/", include("apps.sales.urls")),
+    path("events/", sse.events, name="sse-events"),
+]
+
+urlpatterns = [
+    path("api/", include(api)),
+    path("healthz", realtime_views.healthz),
+    path("readyz", realtime_views.readyz),
+    path("metrics", realtime_views.metrics_view),
+    path("admin/", admin.site.urls),
+    # Server-rendered pages: Django's login page, and /jobs/ (start a job, watch its progress bar).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("jobs/", JobsPage.as_view(), name="jobs"),
+    path("app/", include("apps.core.frontend")),  # the built React demo (frontend/demo/dist)
+    # Static files from the apps (sse_progress.js), found by the staticfiles finders, with DEBUG on
+    # or off: Daphne serves no files itself. In production the proxy serves /static/ from
+    # STATIC_ROOT after `manage.py collectstatic` and these requests never reach Django.
+    re_path(r"^static/(?P<path>.*)$", staticfiles_views.serve, {"insecure": True}),
+]

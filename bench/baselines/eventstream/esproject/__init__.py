@@ -1,0 +1,1 @@
+"""The django-eventstream baseline: SSE from one Daphne process, `send_event` from a view."""

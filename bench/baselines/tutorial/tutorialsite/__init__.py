@@ -1,0 +1,1 @@
+"""The tutorial-pattern baseline: what users copy from the Channels tutorials."""

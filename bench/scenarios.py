@@ -1,0 +1,90 @@
+"""Scenario specs: a short string per scenario, and the named presets.
+
+Grammar (the spec string is also the scenario's name in every output):
+- `ws:1000@10`: fan-out, 1000 WebSocket clients on one group, 10 events/s.
+- `ws:50x100@10`: fan-out, 50 groups of 100 clients, 10 events/s in total (round robin).
+- `sse:1000@10`: the same over Server-Sent Events.
+- `storm:ws:2000/2`: connect storm, 2000 clients started evenly over 2 s.
+- `idle:ws:1000`: 1000 idle clients; server RSS growth per connection.
+"""
+
+import re
+from dataclasses import dataclass
+
+TRANSPORT_NAMES = {"ws": "WebSocket", "sse": "SSE"}
+
+_FANOUT = re.compile(r"^(ws|sse):(?:(\d+)x)?(\d+)@(\d+(?:\.\d+)?)$")
+_STORM = re.compile(r"^storm:(ws|sse):(\d+)/(\d+(?:\.\d+)?)$")
+_IDLE = re.compile(r"^idle:(ws|sse):(\d+)$")
+
+PRESETS: dict[str, list[str]] = {
+    "quick": ["ws:100@10", "sse:100@10", "ws:5x20@10", "storm:ws:500/1", "idle:ws:500"],
+    "key": ["ws:1000@10", "sse:1000@10"],
+    "full": [
+        *(f"ws:{n}@{r}" for n in (100, 1000, 5000) for r in (1, 10, 50)),
+        "ws:50x100@10",
+        "storm:ws:2000/2",
+        "idle:ws:1000",
+        "sse:100@10",
+        "sse:1000@10",
+        "sse:5000@10",
+        "storm:sse:2000/2",
+        "idle:sse:1000",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measurement, run against every target that supports it."""
+
+    spec: str
+    kind: str  # "fanout" | "storm" | "idle"
+    transport: str  # "ws" | "sse"
+    sockets: int
+    groups: int = 1
+    rate: float = 0.0  # events per second, all groups together (fan-out)
+    spread_s: float = 0.0  # connect storm: start the clients over this many seconds
+
+    def describe(self, duration_s: float) -> str:
+        """A sentence saying what the scenario does."""
+        clients = f"{self.sockets} {TRANSPORT_NAMES[self.transport]} clients"
+        if self.kind == "storm":
+            return f"{clients} connecting within {self.spread_s:g} s, then one probe event"
+        if self.kind == "idle":
+            return f"{clients} connected and idle; server memory per connection"
+        where = "one group" if self.groups == 1 else f"{self.groups} groups of {self.sockets // self.groups}"
+        return f"{clients} on {where}, {self.rate:g} events/s for {duration_s:g} s"
+
+
+class ScenarioSpecError(ValueError):
+    """A scenario spec that does not parse."""
+
+
+def parse_scenario(spec: str) -> Scenario:
+    """Parse one spec string (see the module docstring)."""
+    spec = spec.strip()
+    if match := _FANOUT.match(spec):
+        transport, groups, per_group, rate = match.groups()
+        n_groups = int(groups or 1)
+        return Scenario(spec, "fanout", transport, n_groups * int(per_group), n_groups, float(rate))
+    if match := _STORM.match(spec):
+        transport, sockets, spread = match.groups()
+        return Scenario(spec, "storm", transport, int(sockets), spread_s=float(spread))
+    if match := _IDLE.match(spec):
+        transport, sockets = match.groups()
+        return Scenario(spec, "idle", transport, int(sockets))
+    raise ScenarioSpecError(
+        f"cannot parse scenario {spec!r}; expected e.g. ws:1000@10, ws:50x100@10, sse:1000@10, "
+        f"storm:ws:2000/2, idle:ws:1000, or a preset: {', '.join(PRESETS)}"
+    )
+
+
+def parse_scenarios(text: str) -> list[Scenario]:
+    """Comma-separated specs and preset names, in order, without repeats."""
+    specs: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        for spec in PRESETS.get(item, [item] if item else []):
+            if spec not in specs:
+                specs.append(spec)
+    return [parse_scenario(spec) for spec in specs]

@@ -1,0 +1,142 @@
+"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire contract.
+
+Setup follows the contract: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
+Redis channel layer on a private redis-server, a JWT for the demo user `bob`, his unit North.
+Sockets open `/ws/requests/<unit>/?token=...`, SSE clients `/api/events/?channel=
+requests.unit.<unit>&token=...`; events are requests created with `POST /api/requests/`,
+whose envelope carries the title in `data.title`. When the backend cannot be set up or
+started, the target is skipped with the reason (the command and the end of its output).
+"""
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from httpclient import HttpClient, HttpError
+
+from targets.base import REPO_DIR, VENV_BIN, Target, event_title
+from targets.procs import PrivateRedis, TargetUnavailableError, run_once
+
+BACKEND_DIR = REPO_DIR / "backend"
+DEMO_USER = {"username": "bob", "password": "demo-pass-123"}
+DEMO_UNIT = "North"
+SETUP_TIMEOUT_S = 180
+MAX_SOCKETS_PER_USER = 100_000
+
+
+class SynclineTarget(Target):
+    """The product under Daphne (`ASGI_SERVER=daphne`)."""
+
+    name = "syncline"
+    transports = frozenset({"ws", "sse"})
+    # The demo data has one unit that `bob` belongs to; there is no API to create units.
+    max_groups = 1
+    asgi_server: ClassVar[str] = "daphne"
+    channel_layer: ClassVar[str] = "redis"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.redis: PrivateRedis | None = None
+        self.access = ""
+        self.unit_id = 0
+
+    def _env(self) -> dict[str, str]:
+        assert self.redis is not None
+        return self.python_env(
+            DJANGO_SETTINGS_MODULE="config.settings.local",
+            PYTHONPATH=str(BACKEND_DIR),
+            REDIS_URL=self.redis.url(0),
+            DEBUG="0",
+            SECRET_KEY="bench",
+            ALLOWED_HOSTS="*",
+            DATABASE_URL=f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+            JWT_ACCESS_TTL="3600",
+            ASGI_SERVER=self.asgi_server,
+            CHANNEL_LAYER=self.channel_layer,
+            # The benchmark plays thousands of users with one demo account; lift the per-user cap.
+            REALTIME_MAX_SOCKETS_PER_USER=str(MAX_SOCKETS_PER_USER),
+        )
+
+    def prepare(self) -> None:
+        """Check the backend is there, start a private Redis, migrate and seed the demo data."""
+        for needed in ("manage.py", "config/asgi.py"):
+            if not (BACKEND_DIR / needed).exists():
+                raise TargetUnavailableError(
+                    f"backend/{needed} does not exist yet: the product is not ready to benchmark"
+                )
+        self.redis = PrivateRedis(self.workdir)
+        python = str(VENV_BIN / "python")
+        log = self.workdir / "setup.log"
+        for step in (["migrate", "--noinput"], ["seed_demo", "--force"]):
+            run_once([python, "manage.py", *step], cwd=BACKEND_DIR, env=self._env(), log=log, timeout_s=SETUP_TIMEOUT_S)
+
+    def command(self) -> tuple[list[str], Path, dict[str, str]]:
+        """`python -m config.serve --port PORT config.asgi:application` in backend/: Daphne as
+        `run_asgi.sh` starts it (the product's launcher)."""
+        argv = [str(VENV_BIN / "python"), "-m", "config.serve", "--port", str(self.port), "config.asgi:application"]
+        return argv, BACKEND_DIR, self._env()
+
+    def cleanup(self) -> None:
+        """Stop the server and the private Redis."""
+        super().cleanup()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def aux_pids(self) -> list[int]:
+        """The private Redis."""
+        return [self.redis.pid] if self.redis is not None else []
+
+    async def authenticate(self, http: HttpClient) -> None:
+        """`POST /api/auth/token/` as bob, then his unit North from `GET /api/auth/me/`."""
+        try:
+            self.access = (await self._get_json(http, "POST", "/api/auth/token/", DEMO_USER))["access"]
+            units = (await self._get_json(http, "GET", "/api/auth/me/"))["units"]
+        except (HttpError, ValueError, KeyError, TypeError) as exc:
+            raise TargetUnavailableError(f"cannot authenticate as {DEMO_USER['username']}: {exc}") from exc
+        if not units:
+            raise TargetUnavailableError(f"GET /api/auth/me/ lists no unit for {DEMO_USER['username']}: run seed_demo")
+        self.unit_id = next((u["id"] for u in units if u.get("name") == DEMO_UNIT), units[0]["id"])
+
+    async def _get_json(self, http: HttpClient, method: str, path: str, body: object = None) -> dict[str, Any]:
+        """One API call that must answer 200 with a JSON object."""
+        headers = self._auth() if self.access else None
+        response = await http.request(method, f"{self.base_url}{path}", json=body, headers=headers)
+        if response.status_code != 200:
+            raise ValueError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+        data = response.json()
+        if not isinstance(data, dict):
+            raise TypeError(f"{method} {path} did not answer a JSON object: {response.text[:300]}")
+        return data
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access}"}
+
+    def stream_url(self, transport: str, group: int) -> str:
+        """The unit's request stream; `group` is always 0 (one unit)."""
+        if transport == "ws":
+            return f"{self.ws_base}/ws/requests/{self.unit_id}/?token={self.access}"
+        return f"{self.base_url}/api/events/?channel=requests.unit.{self.unit_id}&token={self.access}"
+
+    async def post_event(self, http: HttpClient, key: int, group: int) -> int:
+        """`POST /api/requests/` creates a storage request titled `bench-<key>`."""
+        body = {"unit": self.unit_id, "request_type": "storage", "title": event_title(key)}
+        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=self._auth())
+        return response.status_code
+
+
+class SynclineUvicornTarget(SynclineTarget):
+    """The product under uvicorn (`ASGI_SERVER=uvicorn`)."""
+
+    name = "syncline-uvicorn"
+    asgi_server = "uvicorn"
+
+    def command(self) -> tuple[list[str], Path, dict[str, str]]:
+        """`uvicorn config.asgi:application --host 127.0.0.1 --port PORT` in backend/."""
+        argv = [str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(self.port)]
+        return argv, BACKEND_DIR, self._env()
+
+
+class SynclinePubSubTarget(SynclineTarget):
+    """The product under Daphne with `RedisPubSubChannelLayer` (`CHANNEL_LAYER=pubsub`)."""
+
+    name = "syncline-pubsub"
+    channel_layer = "pubsub"

@@ -1,0 +1,16 @@
+export { DashboardRealtime } from "./components/DashboardRealtime.js";
+export type { DashboardRealtimeProps } from "./components/DashboardRealtime.js";
+export { Leaderboard } from "./components/Leaderboard.js";
+export type { LeaderboardEntry, LeaderboardProps } from "./components/Leaderboard.js";
+export { NotificationCenter } from "./components/NotificationCenter.js";
+export type { NotificationCenterProps } from "./components/NotificationCenter.js";
+export { ProgressBar } from "./components/ProgressBar.js";
+export type { ProgressBarProps } from "./components/ProgressBar.js";
+export type { SynclineContextValue } from "./context.js";
+export { useLatestEvent, useProgress, useStream, useWebSocket } from "./hooks.js";
+export type { Progress } from "./hooks.js";
+export { useCrateUpdates, useRequestUpdates } from "./invalidation.js";
+export { useNotifications } from "./notifications.js";
+export type { LiveNotification } from "./notifications.js";
+export { WebSocketProvider } from "./WebSocketProvider.js";
+export type { WebSocketProviderProps } from "./WebSocketProvider.js";

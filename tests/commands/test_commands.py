@@ -1,0 +1,113 @@
+"""Management commands: test_websocket and send_test_notification."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tempfile
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import CommandError, call_command
+
+from apps.notifications.models import Notification
+from apps.realtime.events import validate
+from tests.support import BACKEND, PYTHON, Demo, connect, free_port, ready, receive
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`manage.py <args>` in a process of its own, as an operator runs it."""
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DEBUG": "0",
+        "SECRET_KEY": "commands-secret-key-with-enough-length-for-hs256",
+        **env,
+    }
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=BACKEND, env=full_env, capture_output=True, text=True, timeout=60
+    )
+
+
+def run(*args: Any) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_test_websocket_prints_ok_on_every_channel_layer(layer: str) -> None:
+    assert run("test_websocket") == "OK\n"
+
+
+def test_test_websocket_reports_each_check_when_verbose(memory_layer: str) -> None:
+    out = run("test_websocket", "--verbosity", "2")
+    assert "channel layer: round trip in" in out and "publish path: round trip in" in out
+    assert out.endswith("OK\n")
+
+
+def test_test_websocket_explains_a_dead_redis_and_exits_1() -> None:
+    port = free_port()  # nothing listens there
+    result = manage("test_websocket", "--timeout", "3", env={"REDIS_URL": f"redis://:secret@127.0.0.1:{port}/0"})
+    assert result.returncode == 1, result
+    assert "channel layer round trip failed" in result.stderr
+    assert f"Redis at 127.0.0.1:{port}" in result.stderr
+    assert "secret" not in result.stderr, "the Redis password must not be printed"
+    assert "OK" not in result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_send_test_notification_delivers_to_the_user(memory_layer: str, demo: Demo) -> None:
+    bob = await sync_to_async(demo.user)("bob")
+    token = await sync_to_async(demo.token)("bob")
+    ws, _, _ = await connect(f"/ws/notifications/{bob.pk}/?token={token}")
+    await ready(ws)
+    out = await sync_to_async(run)("send_test_notification", "--user-id", str(bob.pk), "--title", "Hello bob")
+    assert "queued" in out and "bob" in out
+    frame = await receive(ws)
+    validate(frame)
+    assert (frame["type"], frame["data"]["title"]) == ("notification.created", "Hello bob")
+    assert frame["data"]["body"] == "Sent with manage.py send_test_notification."
+    stored = await sync_to_async(Notification.objects.get)(pk=frame["notification_id"])
+    assert stored.status == "sent"
+    await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_send_test_notification_broadcasts_to_everyone(memory_layer: str, demo: Demo) -> None:
+    sockets = []
+    for username in ("alice", "dan"):
+        token = await sync_to_async(demo.token)(username)
+        ws, _, _ = await connect(f"/ws/notifications/?token={token}")
+        await ready(ws)
+        sockets.append(ws)
+    out = await sync_to_async(run)("send_test_notification", "--broadcast", "--title", "All hands", "--body", "Now")
+    assert "notifications.all" in out
+    for ws in sockets:
+        frame = await receive(ws)
+        validate(frame)
+        assert (frame["type"], frame["data"]["title"], frame["data"]["body"]) == (
+            "notification.broadcast",
+            "All hands",
+            "Now",
+        )
+        await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_test_notification_refuses_an_unknown_user_or_no_target(memory_layer: str, demo: Demo) -> None:
+    with pytest.raises(CommandError, match="no user with id 999999"):
+        run("send_test_notification", "--user-id", "999999")
+    with pytest.raises(CommandError, match="--user-id"):
+        run("send_test_notification")
+    assert not Notification.objects.exists()
+
+
+def test_send_test_notification_exits_non_zero_for_an_unknown_user() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
+        assert manage("migrate", "--noinput", env=env).returncode == 0
+        result = manage("send_test_notification", "--user-id", "999999", env=env)
+    assert result.returncode == 1, result
+    assert "no user with id 999999" in result.stderr

@@ -1,0 +1,106 @@
+"""The transactional outbox: a committed change is published even when Redis was away."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apps.realtime.history import get_history
+from apps.realtime.models import OutboxEvent
+from apps.realtime.publish import RELAY_AFTER, publish_on_commit
+from apps.realtime.relay import relay_once
+from tests import support
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_events_committed_while_redis_is_down_are_published_when_it_returns(settings, demo: support.Demo) -> None:
+    import asyncio
+    import datetime
+    import subprocess
+
+    with support.own_redis() as (url, proc), support.configured_layer(settings, "redis", url, prefix="outbox"):
+        stream = f"requests.unit.{demo.unit('North').pk}"
+        proc.send_signal(subprocess.signal.SIGSTOP)  # type: ignore[attr-defined]
+        try:
+            from apps.realtime import transport
+
+            transport.LayerTransport.send_timeout = 1.0
+            publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 1})
+        finally:
+            transport.LayerTransport.send_timeout = 5.0
+            proc.send_signal(subprocess.signal.SIGCONT)  # type: ignore[attr-defined]
+        assert OutboxEvent.objects.count() == 1, "the event waits in the outbox"
+        OutboxEvent.objects.update(created_at=datetime.datetime.now(datetime.UTC) - RELAY_AFTER * 2)
+        assert relay_once() == 1
+        assert OutboxEvent.objects.count() == 0
+        frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
+        assert [f.get("n") for f in frames] == [1]
+
+
+def test_an_event_left_in_the_outbox_goes_out_first_with_the_next_one_of_its_stream(
+    memory_layer: str, demo: support.Demo
+) -> None:
+    """An older event Redis could not take (nobody holds it) is published before the newer one."""
+    import asyncio
+
+    stream = f"requests.unit.{demo.unit('North').pk}"
+    OutboxEvent.objects.create(stream=stream, payload=json.dumps({"type": "request.updated", "n": 1}))
+    publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
+    frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
+    assert [f["n"] for f in frames] == [1, 2]
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_an_older_event_another_publisher_holds_keeps_the_newer_one_back(memory_layer: str, demo: support.Demo) -> None:
+    """While another publisher holds an older event of the stream, the newer one waits for it,
+    then is left to the relay, which publishes them in order."""
+    import asyncio
+    import datetime
+    import uuid
+
+    from apps.realtime import publish
+
+    stream = f"requests.unit.{demo.unit('North').pk}"
+    held_until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+    older = OutboxEvent.objects.create(
+        stream=stream,
+        payload=json.dumps({"type": "request.updated", "n": 1}),
+        claim=uuid.uuid4(),
+        claimed_until=held_until,
+    )
+    publish.HELD_WAIT, wait = 0.05, publish.HELD_WAIT
+    try:
+        publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
+    finally:
+        publish.HELD_WAIT = wait
+    assert asyncio.run(get_history().entries(stream)) == [], "the newer event waits"
+    OutboxEvent.objects.filter(pk=older.pk).update(claim=None, claimed_until=None)  # the holder died
+    OutboxEvent.objects.update(created_at=datetime.datetime.now(datetime.UTC) - RELAY_AFTER * 2)
+    assert relay_once() == 2
+    frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
+    assert [f["n"] for f in frames] == [1, 2]
+
+
+def test_one_transaction_publishes_its_events_in_order_and_a_rolled_back_savepoint_nothing(
+    memory_layer: str, demo: support.Demo
+) -> None:
+    import asyncio
+
+    from django.db import transaction
+
+    stream = f"requests.unit.{demo.unit('North').pk}"
+    with transaction.atomic():
+        publish_on_commit(stream, {"type": "request.updated", "n": 1})
+        try:
+            with transaction.atomic():
+                publish_on_commit(stream, {"type": "request.updated", "n": 2})
+                raise RuntimeError("roll back the savepoint")
+        except RuntimeError:
+            pass
+        publish_on_commit(stream, {"type": "request.updated", "n": 3})
+        assert asyncio.run(get_history().entries(stream)) == [], "nothing before commit"
+    frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
+    assert [f["n"] for f in frames] == [1, 3]
+    assert OutboxEvent.objects.count() == 0

@@ -1,0 +1,102 @@
+"""Resume from last_event_id, stream.reset, and gap filling in the hub."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from apps.realtime.history import get_history
+from apps.realtime.publish import publish
+from tests.support import Demo, connect, ready, receive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def publish_n(stream: str, n: int, start: int = 0) -> list[str]:
+    return [publish(stream, {"type": "request.updated", "action": "updated", "n": i}) for i in range(start, start + n)]
+
+
+async def test_a_client_resumes_in_order_without_duplicates(layer: str, demo: Demo) -> None:
+    north = await sync_to_async(demo.unit)("North")
+    stream = f"requests.unit.{north.pk}"
+    ids = await sync_to_async(publish_n)(stream, 10)
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}&last_event_id={ids[3]}")
+    got = [await receive(ws) for _ in range(7)]
+    assert [m["id"] for m in got[:6]] == ids[4:]
+    assert got[6] == {"type": "stream.resumed", "stream": stream, "replayed": 6}
+    await ready(ws)
+    more = await sync_to_async(publish_n)(stream, 2, start=10)
+    assert [(await receive(ws))["id"] for _ in range(2)] == more
+    await ws.disconnect()
+
+
+async def test_resume_from_the_newest_id_replays_nothing(memory_layer: str, demo: Demo) -> None:
+    north = await sync_to_async(demo.unit)("North")
+    ids = await sync_to_async(publish_n)(f"requests.unit.{north.pk}", 2)
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}&last_event_id={ids[-1]}")
+    assert (await receive(ws)) == {"type": "stream.resumed", "stream": f"requests.unit.{north.pk}", "replayed": 0}
+    await ws.disconnect()
+
+
+async def test_stream_reset_when_history_no_longer_reaches_back(layer: str, demo: Demo, settings) -> None:
+    settings.REALTIME = {**settings.REALTIME, "HISTORY_SIZE": 5}
+    from tests.support import reset_realtime
+
+    reset_realtime()
+    north = await sync_to_async(demo.unit)("North")
+    stream = f"requests.unit.{north.pk}"
+    ids = await sync_to_async(publish_n)(stream, 300)
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}&last_event_id={ids[0]}")
+    assert await receive(ws) == {"type": "stream.reset", "stream": stream}
+    await ws.disconnect()
+
+
+async def test_a_stream_with_no_history_resets_a_resuming_client(layer: str, demo: Demo) -> None:
+    north = await sync_to_async(demo.unit)("North")
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}&last_event_id=1700000000000-0")
+    assert await receive(ws) == {"type": "stream.reset", "stream": f"requests.unit.{north.pk}"}
+    await ws.disconnect()
+
+
+async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, str, str]:
+    """A socket on North that received one event; then an event reaches the history but not
+    the transport. Returns the socket, the stream and the lost event's id."""
+    north = await sync_to_async(demo.unit)("North")
+    stream = f"requests.unit.{north.pk}"
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
+    await ready(ws)
+    first = await sync_to_async(publish_n)(stream, 1)
+    assert (await receive(ws))["id"] == first[0]
+    lost_id, _ = await sync_to_async(get_history().append)(stream, json.dumps({"type": "request.updated", "n": "lost"}))
+    return ws, stream, lost_id
+
+
+async def test_the_hub_fills_a_gap_from_history(layer: str, demo: Demo) -> None:
+    """An event that reached the history but not the transport is still delivered, in order."""
+    ws, stream, lost_id = await _one_event_then_one_lost(demo)
+    after = await sync_to_async(publish_n)(stream, 1)
+    assert [(await receive(ws))["id"] for _ in range(2)] == [lost_id, after[0]]
+    await ws.disconnect()
+
+
+async def test_ids_increase_strictly_within_a_stream(layer: str, demo: Demo) -> None:
+    north = await sync_to_async(demo.unit)("North")
+    ids = await sync_to_async(publish_n)(f"requests.unit.{north.pk}", 50)
+    keys = [tuple(int(p) for p in i.split("-")) for i in ids]
+    assert keys == sorted(set(keys))
+
+
+async def test_the_hub_fills_a_lost_last_event_from_history(layer: str, demo: Demo) -> None:
+    """The lost event is the last one and nothing follows it: the hub's tail check finds it
+    in the history and delivers it."""
+    ws, _, lost_id = await _one_event_then_one_lost(demo)
+    assert (await receive(ws, timeout=5))["id"] == lost_id
+    await ws.disconnect()

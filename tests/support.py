@@ -1,0 +1,266 @@
+"""Helpers for tests: Redis, layer configuration, demo users, WebSocket and server processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from config.settings.base import channel_layers_for
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND = ROOT / "backend"
+PYTHON = sys.executable
+
+
+class NullWriter:
+    def write(self, *args: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextlib.contextmanager
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A throwaway redis-server on a free port (tests that kill or pause Redis use this)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: `apt-get install redis-server`, or set REDIS_URL")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while not _answers(url):
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.05)
+    try:
+        yield url, proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        if not _answers(url):
+            raise RuntimeError(f"REDIS_URL={url} does not answer")
+        yield url
+        return
+    if _answers("redis://127.0.0.1:6379/0"):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    with own_redis() as (url, _):
+        yield url
+
+
+def reset_realtime() -> None:
+    from apps.realtime import history, transport
+
+    channel_layers.backends.clear()
+    history.reset_history()
+    transport.reset_transport()
+
+
+@contextlib.contextmanager
+def configured_layer(settings: Any, mode: str, url: str, prefix: str) -> Iterator[None]:
+    settings.CHANNEL_LAYER = mode
+    settings.REDIS_URL = url
+    settings.REDIS_PREFIX = prefix
+    settings.CHANNEL_LAYERS = channel_layers_for(mode, url, prefix)
+    reset_realtime()
+    try:
+        yield
+    finally:
+        reset_realtime()
+
+
+class Demo:
+    """The seeded demo users and units, with tokens and API clients."""
+
+    def user(self, username: str) -> Any:
+        from apps.accounts.models import User
+
+        return User.objects.get(username=username)
+
+    def unit(self, name: str) -> Any:
+        from apps.accounts.models import Unit
+
+        return Unit.objects.get(name=name)
+
+    def token(self, username: str) -> str:
+        return str(AccessToken.for_user(self.user(username)))
+
+    def api(self, username: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.token(username)}")
+        return client
+
+
+def application() -> Any:
+    from config.asgi import application
+
+    return application
+
+
+async def connect(path: str, **kwargs: Any) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """Open `path` on the whole ASGI app; returns (communicator, accepted, close code if closed at once)."""
+    communicator = WebsocketCommunicator(application(), path, **kwargs)
+    connected, subprotocol = await communicator.connect(timeout=5)
+    if not connected:
+        return communicator, False, subprotocol
+    return communicator, True, None
+
+
+async def receive(communicator: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
+    message = await communicator.receive_output(timeout)
+    if message["type"] == "websocket.close":
+        return {"type": "__closed__", "code": message.get("code")}
+    return json.loads(message["text"])
+
+
+async def close_code(communicator: WebsocketCommunicator, timeout: float = 5) -> int | None:
+    """Read until the server closes; returns the close code."""
+    while True:
+        message = await communicator.receive_output(timeout)
+        if message["type"] == "websocket.close":
+            return message.get("code")
+
+
+async def ready(communicator: WebsocketCommunicator) -> None:
+    """Messages are handled in order: a pong means the connect handler (subscriptions) is done."""
+    await communicator.send_json_to({"type": "ping"})
+    while (await receive(communicator))["type"] != "pong":
+        pass
+
+
+async def nothing_more(communicator: WebsocketCommunicator, within: float = 0.3) -> bool:
+    return await communicator.receive_nothing(timeout=within)
+
+
+# -- real server processes ---------------------------------------------------------------
+class Server:
+    """A real Daphne (or uvicorn) process on a free port, with its own SQLite file and env."""
+
+    def __init__(self, env: dict[str, str], server: str = "daphne", db: str | None = None) -> None:
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="syncline-test-")
+        self.db = db or f"sqlite:///{self.tmp}/db.sqlite3"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DEBUG": "0",
+            "SECRET_KEY": "e2e-secret-key-with-enough-length-for-hs256",
+            "ALLOWED_HOSTS": "*",
+            "DATABASE_URL": self.db,
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.server = server
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(self.tmp) / "server.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([PYTHON, "manage.py", *args], cwd=BACKEND, env=self.env, check=True, capture_output=True)
+
+    def start(self, migrate: bool = True) -> Server:
+        if migrate:
+            self.manage("migrate", "--noinput")
+            self.manage("seed_demo", "--force")
+        if self.server == "daphne":
+            # The production launcher: Daphne with the project's frame limit and graceful stop.
+            cmd = [PYTHON, "-m", "config.serve", "--port", str(self.port), "config.asgi:application"]
+        else:
+            cmd = [PYTHON, "-m", "uvicorn", "--port", str(self.port), "config.asgi:application"]
+        self.proc = subprocess.Popen(
+            cmd, cwd=BACKEND, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not answer /healthz: {self.log.read_text()[-2000:]}")
+
+    def token(self, username: str) -> str:
+        import httpx
+
+        r = httpx.post(f"{self.base}/api/auth/token/", json={"username": username, "password": "demo-pass-123"})
+        r.raise_for_status()
+        return str(r.json()["access"])
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def ws_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
