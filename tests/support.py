@@ -253,7 +253,17 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        errors = self.tracebacks()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        # An exception that reached Daphne or Django's request handler answered a client with
+        # a 500 or a 1011: whatever the test asserted, that is a bug.
+        assert not errors, f"the server on port {self.port} logged a traceback:\n{errors}"
+
+    def tracebacks(self) -> str:
+        """The log from its first traceback on ("" when there is none)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        at = text.find("Traceback (most recent call last)")
+        return "" if at < 0 else text[max(0, text.rfind("\n", 0, at - 1)) : at + 8000]
 
     def __enter__(self) -> Server:
         return self.start()

@@ -33,11 +33,10 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         template.manage("seed_demo", "--force")
     finally:
         template.stop()
-    # The servers run SQLite in WAL mode: fold the log into the file, so a copy of the
+    # The file is in WAL mode (config/sqlite3): fold the log into the file, so a copy of the
     # file alone holds everything.
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.execute("PRAGMA journal_mode=DELETE")
     return path
 
 
@@ -86,10 +85,15 @@ def launcher(demo_database: Path, redis_url: str) -> Iterator[Launch]:
     try:
         yield start
     finally:
+        errors = []
         for server in started:
             print(f"--- log of the server on port {server.port}, without access lines (last 6000 characters) ---")
             print(faults.server_log(server)[-6000:])
-            server.stop()
+            try:
+                server.stop()
+            except AssertionError as exc:
+                errors.append(str(exc))
+        assert not errors, "\n".join(errors)
 
 
 @pytest.fixture

@@ -109,16 +109,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (request handlers, task pool, outbox relay) write to one file: take
     # the write lock when a transaction begins (a deferred one that upgrades later fails at
-    # once with "database is locked"), wait for it, and let readers go on beside the writer.
-    # In WAL mode, synchronous=NORMAL syncs at checkpoints rather than at every commit: safe
-    # from corruption, and a crash of the process loses nothing (a power cut may lose the
-    # last commits). Production runs Postgres.
+    # once with "database is locked"), wait for it, and let readers go on beside the writer
+    # in WAL mode, which config/sqlite3 switches on once per process. In WAL mode,
+    # synchronous=NORMAL syncs at checkpoints rather than at every commit: safe from
+    # corruption, and a crash of the process loses nothing (a power cut may lose the last
+    # commits). Production runs Postgres.
+    DATABASES["default"]["ENGINE"] = "config.sqlite3"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA synchronous=NORMAL;"}
     )
 
 LANGUAGE_CODE = "en-us"
