@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+import socket
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import jwt
 import pytest
+import websockets.sync.client
+from websockets.exceptions import ConnectionClosed
 
-from tests.sse.client import open_stream, session_cookie
+from tests.sse.client import SseStream, open_stream, session_cookie
 from tests.support import Server
 
 KEEPALIVE = 1  # seconds, instead of the production 10
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +228,63 @@ def test_a_closed_client_leaves_the_hub(server: Server, alice: str) -> None:
     while open_sse() != before and time.monotonic() < deadline:
         time.sleep(0.05)  # the server notices the disconnect on its own time; nothing to await here
     assert open_sse() == before
+
+
+def test_sse_responses_and_sockets_share_the_per_user_cap() -> None:
+    with Server({"REALTIME_MAX_SOCKETS_PER_USER": "3"}) as capped, contextlib.ExitStack() as stack:
+        token = capped.token("alice")
+        url = f"{capped.base}/api/sales/sse/invoices/?token={token}"
+        socket_url = f"{capped.ws}/ws/notifications/?token={token}"
+        # Requests abandoned at once give back their slots (a response dropped before its body
+        # starts, a window too short to hit from here: tests/sse/test_slots.py).
+        host, port = "127.0.0.1", capped.port
+        for _ in range(20):
+            with socket.create_connection((host, port)) as abandoned:
+                abandoned.sendall(f"GET {url.removeprefix(capped.base)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+
+        def opened() -> SseStream | None:
+            stream = SseStream(url)
+            if stream.response.status_code == 429:
+                stream.close()
+                return None
+            assert stream.block().comments == ["connected"]
+            return stream
+
+        first = wait_for(opened, "the abandoned requests' slots were not given back")
+        second = open_stream(url)
+        ws = stack.enter_context(websockets.sync.client.connect(socket_url))
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+        # The user holds 3 connections: a fourth is refused, as SSE and as a socket.
+        refused_before = refusals(capped)
+        reply = httpx.get(url, timeout=10)
+        assert reply.status_code == 429, reply.text
+        assert "too many connections" in reply.json()["detail"]
+        assert refusals(capped) == refused_before + 1
+        with websockets.sync.client.connect(socket_url) as fourth, pytest.raises(ConnectionClosed) as closed:
+            fourth.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+        # Another user is not affected.
+        with open_stream(f"{capped.base}/api/sales/sse/invoices/?token={capped.token('bob')}"):
+            pass
+        # A closed stream frees its slot.
+        first.close()
+        wait_for(opened, "a closed SSE response did not give back its slot").close()
+        second.close()
+
+
+def refusals(server: Server) -> float:
+    """SSE requests refused 429, from /metrics."""
+    metrics = httpx.get(f"{server.base}/metrics").text
+    found = re.search(r'^syncline_socket_closes_total\{code="sse_too_many"\} (\S+)$', metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def wait_for(attempt: Callable[[], T | None], failure: str, timeout: float = 10) -> T:
+    """`attempt()` until it returns something: the server releases a slot when it notices the
+    disconnect, on its own time."""
+    deadline = time.monotonic() + timeout
+    while (result := attempt()) is None:
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+    return result

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ from .auth import AuthError, AuthInfo, bearer_subprotocol, query_params, validat
 from .db import realtime_db
 from .health import readiness
 from .hub import get_hub
-from .limits import TokenBucket, limit_inbound_at_protocol
+from .limits import TokenBucket, limit_inbound_at_protocol, per_user
 from .streams import Route, Stream, StreamParamError, resolve
 from .subscriptions import StreamSubscriber
 from .writer import SocketWriter
@@ -47,8 +46,6 @@ BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TOO_SLOW, TOO_MANY, TOO_BIG 
     4429,
     1009,
 )
-
-_open_by_user: Counter[int] = Counter()
 
 
 def active_user(user_id: int) -> Any:
@@ -135,9 +132,8 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
             await self.subscribe(stream, stream.name(**params), resume_from)
 
     def _user_over_cap(self) -> bool:
-        if _open_by_user[self.user.pk] >= settings.REALTIME["MAX_SOCKETS_PER_USER"]:
+        if not per_user.take(self.user.pk):
             return True
-        _open_by_user[self.user.pk] += 1
         self._counted_user = self.user.pk
         return False
 
@@ -295,9 +291,7 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
         if self.hub is not None and self._counted_user is not None:
             self.hub.remove_connection(self._counted_user, self)
         if self._counted_user is not None:
-            _open_by_user[self._counted_user] -= 1
-            if _open_by_user[self._counted_user] <= 0:
-                del _open_by_user[self._counted_user]
+            per_user.give_back(self._counted_user)
         metrics.connections.dec(self.route)
         for name in list(self.subscriptions):
             await self.unsubscribe(name)

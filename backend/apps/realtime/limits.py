@@ -1,9 +1,14 @@
-"""Inbound limits of a socket: a token bucket, applied where frames arrive."""
+"""Limits of a connection: a socket's inbound token bucket, applied where frames arrive,
+and the number of connections one user may hold."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from typing import Any
+
+from django.conf import settings
 
 from . import metrics
 from .writer import daphne_protocol
@@ -47,3 +52,29 @@ def limit_inbound_at_protocol(send: Any, bucket: TokenBucket) -> bool:
 
     protocol.onMessage = on_message
     return True
+
+
+class UserConnections:
+    """The connections each user holds in this process, sockets and SSE responses alike: at
+    most `REALTIME["MAX_SOCKETS_PER_USER"]` (past it a socket is closed 4429, an SSE request
+    answered 429)."""
+
+    def __init__(self) -> None:
+        self.open: Counter[int] = Counter()
+        self._lock = threading.Lock()  # a slot may be given back by the garbage collector
+
+    def take(self, user_id: int) -> bool:
+        with self._lock:
+            if self.open[user_id] >= settings.REALTIME["MAX_SOCKETS_PER_USER"]:
+                return False
+            self.open[user_id] += 1
+            return True
+
+    def give_back(self, user_id: int) -> None:
+        with self._lock:
+            self.open[user_id] -= 1
+            if self.open[user_id] <= 0:
+                del self.open[user_id]
+
+
+per_user = UserConnections()

@@ -14,8 +14,9 @@ StreamSubscriber's (subscriptions.py). What differs is the framing and the refus
   come as `data:` lines without an id (they must not move the client's Last-Event-ID);
 - a comment line (`: keep-alive`) at least every `SSE["KEEPALIVE"]` seconds;
 - SSE has no close codes, so a refused request is an HTTP error with a JSON `detail`
-  (401 not authenticated, 403 not allowed, 404 no such stream, 400 bad request), sent
-  before the stream starts;
+  (401 not authenticated, 403 not allowed, 404 no such stream, 400 bad request, 429 the
+  user holds too many connections: SSE responses and sockets count together), sent before
+  the stream starts;
 - resume: the `Last-Event-ID` header (sent by EventSource when it reconnects) or
   `?lastEventId=`. An id belongs to one stream, so with several channels it cannot be
   resumed exactly: each stream then gets `stream.reset` (refetch over REST);
@@ -37,6 +38,7 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -48,6 +50,7 @@ from . import ids, metrics
 from .auth import AuthError, consume_ticket, validate_access_token
 from .db import realtime_db
 from .hub import get_hub
+from .limits import per_user
 from .streams import Stream, resolve
 from .subscriptions import StreamSubscriber
 from .writer import ChunkWriter, daphne_request, event_chunk, http_chunk
@@ -115,6 +118,10 @@ class SseConnection(StreamSubscriber):
         self.writer: ChunkWriter | None = None
         self.expires_at = expires_at
         self.ending = False
+        # The user's connection slot, taken by `serve`: given back when the body ends, or,
+        # when Django drops the response before its body starts (the client went away),
+        # when this object is collected.
+        self.give_back = weakref.finalize(self, per_user.give_back, user.pk)
 
     # -- the transport's outputs (StreamSubscriber) --------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
@@ -214,6 +221,7 @@ class SseConnection(StreamSubscriber):
                 else:
                     yield chunk
         finally:  # also on client disconnect: Django cancels the response task
+            self.give_back()
             if self.writer is not None:
                 self.writer.stop()
             hub.remove_connection(self.user.pk, self)
@@ -283,6 +291,9 @@ async def serve(request: HttpRequest, channels: list[str]) -> HttpResponseBase:
         if not await realtime_db(stream.can_read)(user, **params):
             return _refusal(403, "not allowed on this stream", name)
         targets[name] = stream
+    if not per_user.take(user.pk):
+        metrics.closes.inc("sse_too_many")
+        return _refusal(429, "too many connections for this user")
     connection = SseConnection(user, expires_at)
     send = getattr(request, "scope", {}).get(SEND)
     response = StreamingHttpResponse(
