@@ -175,6 +175,10 @@ async def nothing_more(communicator: WebsocketCommunicator, within: float = 0.3)
 
 
 # -- real server processes ---------------------------------------------------------------
+# What Daphne and Django log for an exception nothing handled.
+UNHANDLED = ("Exception inside application", "Internal Server Error:")
+
+
 class Server:
     """A real Daphne (or uvicorn) process on a free port, with its own SQLite file and env."""
 
@@ -253,17 +257,20 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        errors = self.tracebacks()
+        errors = self.unhandled_errors()
         shutil.rmtree(self.tmp, ignore_errors=True)
-        # An exception that reached Daphne or Django's request handler answered a client with
-        # a 500 or a 1011: whatever the test asserted, that is a bug.
-        assert not errors, f"the server on port {self.port} logged a traceback:\n{errors}"
+        # An exception that reached Daphne (the client got a 500 or a 1011) or Django's request
+        # handler (a 500): whatever the test asserted, that is a bug.
+        assert not errors, f"the server on port {self.port} failed a request:\n{errors}"
 
-    def tracebacks(self) -> str:
-        """The log from its first traceback on ("" when there is none)."""
+    def unhandled_errors(self) -> str:
+        """The log from its first unhandled exception on ("" when there is none)."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        at = text.find("Traceback (most recent call last)")
-        return "" if at < 0 else text[max(0, text.rfind("\n", 0, at - 1)) : at + 8000]
+        found = [at for at in (text.find(m) for m in UNHANDLED) if at >= 0]
+        if not found:
+            return ""
+        at = min(found)
+        return text[text.rfind("\n", 0, at) + 1 : at + 8000]
 
     def __enter__(self) -> Server:
         return self.start()
