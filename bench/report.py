@@ -94,12 +94,28 @@ def _notes(name: str, result: Row) -> list[str]:
     return [f"- {name}: " + "; ".join(notes)] if notes else []
 
 
+def _section(spec: str, scenario: Results, headers: list[str], cells: Callable[[Row], list[str]]) -> list[str]:
+    """One scenario's table: a row per target that ran (`cells` gives the columns after the
+    target and its connections), then notes and the targets that failed or did not run."""
+    rows, notes = [], []
+    for name, r in _measured(scenario).items():
+        rows.append([name, f"{r['connected']}/{r['requested_sockets']}", *cells(r)])
+        notes += _notes(name, r)
+    return [
+        f"### `{spec}`: {scenario['description']}",
+        "",
+        *_table(["target", "connected", *headers], rows),
+        "",
+        *notes,
+        *_problems(scenario),
+        "",
+    ]
+
+
 def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
-    measured = _measured(scenario)
-    base = measured.get(baseline, {})
+    base = _measured(scenario).get(baseline, {})
+    base_lat = base.get("latency_ms", {})
     headers = [
-        "target",
-        "connected",
         "sent",
         "delivery",
         "p50 ms",
@@ -116,48 +132,34 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         f"p99 vs {baseline}",
         f"CPU/msg vs {baseline}",
     ]
-    rows, notes = [], []
-    for name, r in measured.items():
-        lat, base_lat = r.get("latency_ms", {}), base.get("latency_ms", {})
-        rows.append(
-            [
-                name,
-                f"{r['connected']}/{r['requested_sockets']}",
-                str(r["sent"]),
-                _num(r["delivery"], 3),
-                _num(lat.get("p50"), 2),
-                _num(lat.get("p90"), 2),
-                _num(lat.get("p99"), 2),
-                _num(lat.get("max"), 1),
-                _num(r["server_cpu_us_per_msg"]),
-                _num(r["aux_cpu_us_per_msg"]),
-                _num(r["client_cpu_us_per_msg"]),
-                _num(r["server_cpu_pct"], 0),
-                _num(r.get("other_cpu_pct"), 0),
-                _num(r["server_rss_mb_peak"]),
-                _ratio(lat.get("p50"), base_lat.get("p50")),
-                _ratio(lat.get("p99"), base_lat.get("p99")),
-                _ratio(r["server_cpu_us_per_msg"], base.get("server_cpu_us_per_msg")),
-            ]
-        )
-        notes += _notes(name, r)
-    return [
-        f"### `{spec}`: {scenario['description']}",
-        "",
-        *_table(headers, rows),
-        "",
-        *notes,
-        *_problems(scenario),
-        "",
-    ]
+
+    def cells(r: Row) -> list[str]:
+        lat = r.get("latency_ms", {})
+        return [
+            str(r["sent"]),
+            _num(r["delivery"], 3),
+            _num(lat.get("p50"), 2),
+            _num(lat.get("p90"), 2),
+            _num(lat.get("p99"), 2),
+            _num(lat.get("max"), 1),
+            _num(r["server_cpu_us_per_msg"]),
+            _num(r["aux_cpu_us_per_msg"]),
+            _num(r["client_cpu_us_per_msg"]),
+            _num(r["server_cpu_pct"], 0),
+            _num(r.get("other_cpu_pct"), 0),
+            _num(r["server_rss_mb_peak"]),
+            _ratio(lat.get("p50"), base_lat.get("p50")),
+            _ratio(lat.get("p99"), base_lat.get("p99")),
+            _ratio(r["server_cpu_us_per_msg"], base.get("server_cpu_us_per_msg")),
+        ]
+
+    return _section(spec, scenario, headers, cells)
 
 
 def _storm_section(spec: str, scenario: Results, baseline: str) -> list[str]:
-    measured = _measured(scenario)
-    base = measured.get(baseline, {})
+    base = _measured(scenario).get(baseline, {})
+    base_hs = base.get("handshake_ms", {})
     headers = [
-        "target",
-        "connected",
         "failed",
         "handshake p50 ms",
         "handshake p99 ms",
@@ -168,43 +170,27 @@ def _storm_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         f"handshake p99 vs {baseline}",
         f"CPU/conn vs {baseline}",
     ]
-    rows, notes = [], []
-    for name, r in measured.items():
-        hs, base_hs = r.get("handshake_ms", {}), base.get("handshake_ms", {})
-        probe = r["probe"]
-        rows.append(
-            [
-                name,
-                f"{r['connected']}/{r['requested_sockets']}",
-                str(r["connect_failed"]),
-                _num(hs.get("p50"), 1),
-                _num(hs.get("p99"), 1),
-                _num(r["connect_s"], 2),
-                _num(r["server_cpu_ms_per_connection"], 2),
-                _num(probe["delivery"], 3),
-                _num(probe["latency_ms"].get("p99"), 1),
-                _ratio(hs.get("p99"), base_hs.get("p99")),
-                _ratio(r["server_cpu_ms_per_connection"], base.get("server_cpu_ms_per_connection")),
-            ]
-        )
-        notes += _notes(name, r)
-    return [
-        f"### `{spec}`: {scenario['description']}",
-        "",
-        *_table(headers, rows),
-        "",
-        *notes,
-        *_problems(scenario),
-        "",
-    ]
+
+    def cells(r: Row) -> list[str]:
+        hs, probe = r.get("handshake_ms", {}), r["probe"]
+        return [
+            str(r["connect_failed"]),
+            _num(hs.get("p50"), 1),
+            _num(hs.get("p99"), 1),
+            _num(r["connect_s"], 2),
+            _num(r["server_cpu_ms_per_connection"], 2),
+            _num(probe["delivery"], 3),
+            _num(probe["latency_ms"].get("p99"), 1),
+            _ratio(hs.get("p99"), base_hs.get("p99")),
+            _ratio(r["server_cpu_ms_per_connection"], base.get("server_cpu_ms_per_connection")),
+        ]
+
+    return _section(spec, scenario, headers, cells)
 
 
 def _idle_section(spec: str, scenario: Results, baseline: str) -> list[str]:
-    measured = _measured(scenario)
-    base = measured.get(baseline, {})
+    base = _measured(scenario).get(baseline, {})
     headers = [
-        "target",
-        "connected",
         "open after idle",
         "RSS before MB",
         "RSS after MB",
@@ -213,32 +199,20 @@ def _idle_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         "idle CPU %",
         f"memory/conn vs {baseline}",
     ]
-    rows, notes = [], []
-    for name, r in measured.items():
+
+    def cells(r: Row) -> list[str]:
         per_conn = r["rss_bytes_per_connection"]
-        rows.append(
-            [
-                name,
-                f"{r['connected']}/{r['requested_sockets']}",
-                str(r["open_after_idle"]),
-                _num(r["server_rss_mb_before"]),
-                _num(r["server_rss_mb_after"]),
-                _num(per_conn / 1024 if per_conn is not None else None),
-                _num(r["connections_per_gb"]),
-                _num(r["idle_server_cpu_pct"], 1),
-                _ratio(per_conn, base.get("rss_bytes_per_connection")),
-            ]
-        )
-        notes += _notes(name, r)
-    return [
-        f"### `{spec}`: {scenario['description']}",
-        "",
-        *_table(headers, rows),
-        "",
-        *notes,
-        *_problems(scenario),
-        "",
-    ]
+        return [
+            str(r["open_after_idle"]),
+            _num(r["server_rss_mb_before"]),
+            _num(r["server_rss_mb_after"]),
+            _num(per_conn / 1024 if per_conn is not None else None),
+            _num(r["connections_per_gb"]),
+            _num(r["idle_server_cpu_pct"], 1),
+            _ratio(per_conn, base.get("rss_bytes_per_connection")),
+        ]
+
+    return _section(spec, scenario, headers, cells)
 
 
 SECTIONS: dict[str, tuple[str, Callable[[str, Results, str], list[str]]]] = {
