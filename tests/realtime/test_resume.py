@@ -65,9 +65,9 @@ async def test_a_stream_with_no_history_resets_a_resuming_client(layer: str, dem
     await ws.disconnect()
 
 
-async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, str, str]:
+async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, str, str, str]:
     """A socket on North that received one event; then an event reaches the history but not
-    the transport. Returns the socket, the stream and the lost event's id."""
+    the transport. Returns the socket, the stream, the received and the lost event's ids."""
     north = await sync_to_async(demo.unit)("North")
     stream = f"requests.unit.{north.pk}"
     token = await sync_to_async(demo.token)("alice")
@@ -76,12 +76,12 @@ async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, s
     first = await sync_to_async(publish_n)(stream, 1)
     assert (await receive(ws))["id"] == first[0]
     lost_id, _ = await sync_to_async(get_history().append)(stream, json.dumps({"type": "request.updated", "n": "lost"}))
-    return ws, stream, lost_id
+    return ws, stream, first[0], lost_id
 
 
 async def test_the_hub_fills_a_gap_from_history(layer: str, demo: Demo) -> None:
     """An event that reached the history but not the transport is still delivered, in order."""
-    ws, stream, lost_id = await _one_event_then_one_lost(demo)
+    ws, stream, _, lost_id = await _one_event_then_one_lost(demo)
     after = await sync_to_async(publish_n)(stream, 1)
     assert [(await receive(ws))["id"] for _ in range(2)] == [lost_id, after[0]]
     await ws.disconnect()
@@ -97,6 +97,25 @@ async def test_ids_increase_strictly_within_a_stream(layer: str, demo: Demo) -> 
 async def test_the_hub_fills_a_lost_last_event_from_history(layer: str, demo: Demo) -> None:
     """The lost event is the last one and nothing follows it: the hub's tail check finds it
     in the history and delivers it."""
-    ws, _, lost_id = await _one_event_then_one_lost(demo)
+    ws, _, _, lost_id = await _one_event_then_one_lost(demo)
     assert (await receive(ws, timeout=5))["id"] == lost_id
     await ws.disconnect()
+
+
+async def test_a_client_that_resumed_past_a_lost_event_does_not_get_it_again_from_the_tail_fill(
+    layer: str, demo: Demo
+) -> None:
+    """A second client resumes (from the first event) before the hub's tail check: the replay
+    gives it the lost event, and the hub's later fill of that event must not repeat it."""
+    ws, stream, first_id, lost_id = await _one_event_then_one_lost(demo)
+    north = await sync_to_async(demo.unit)("North")
+    token = await sync_to_async(demo.token)("bob")
+    resumed, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}&last_event_id={first_id}")
+    assert (await receive(resumed))["id"] == lost_id
+    assert await receive(resumed) == {"type": "stream.resumed", "stream": stream, "replayed": 1}
+    assert (await receive(ws, timeout=5))["id"] == lost_id  # the tail fill, to the first client
+    after = await sync_to_async(publish_n)(stream, 1)
+    assert (await receive(resumed))["id"] == after[0], "the tail fill repeated the lost event"
+    assert (await receive(ws))["id"] == after[0]
+    await ws.disconnect()
+    await resumed.disconnect()

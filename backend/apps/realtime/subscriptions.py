@@ -7,6 +7,9 @@ A connection joins the hub first (live events wait in a buffer), then replays th
 after `last_event_id` and sends `stream.resumed`, or `stream.reset` when the history no
 longer reaches back; a stream declared with `replay_latest` instead first gets its latest
 event. The buffer is then flushed, skipping ids already sent: in order, no duplicates.
+A replay can run ahead of the hub (it read an event the hub has not delivered yet: a lost
+message the hub fills later), so until the hub passes it, live events at or below the last
+id sent are dropped too.
 
 A transport supplies two outputs: `_deliver(event_id, frame)` for an event and
 `_send(message)` for a control message (`stream.resumed`, `stream.reset`).
@@ -31,11 +34,13 @@ class StreamSubscriber:
     hub: Hub | None
     subscriptions: dict[str, Stream]
     _replaying: dict[str, list[tuple[str, str]]]
+    _replayed_to: dict[str, tuple[int, int]]
 
     def _init_subscriptions(self) -> None:
         self.hub = None
         self.subscriptions = {}
         self._replaying = {}
+        self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
 
     # -- the transport's outputs -------------------------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
@@ -77,10 +82,15 @@ class StreamSubscriber:
         finally:
             del self._replaying[name]
         for event_id, frame in buffered:
-            if last_sent is None or ids.parse(event_id) > last_sent:
+            key = ids.parse(event_id)
+            if last_sent is None or key > last_sent:
                 self._deliver(event_id, frame)
+                last_sent = key
+        if last_sent is not None:
+            self._replayed_to[name] = last_sent
 
     async def unsubscribe(self, name: str) -> None:
+        self._replayed_to.pop(name, None)
         if self.subscriptions.pop(name, None) is not None and self.hub is not None:
             await self.hub.unsubscribe(name, self)
 
@@ -89,8 +99,14 @@ class StreamSubscriber:
         buffered = self._replaying.get(stream)
         if buffered is not None:
             buffered.append((event_id, frame))
-        else:
-            self._deliver(event_id, frame)
+            return
+        if self._replayed_to:  # empty unless a replay ran ahead of what the hub has delivered since
+            replayed_to = self._replayed_to.get(stream)
+            if replayed_to is not None:
+                if ids.parse(event_id) <= replayed_to:
+                    return  # sent by the replay already
+                del self._replayed_to[stream]
+        self._deliver(event_id, frame)
 
     def reset(self, stream: str) -> None:
         metrics.resets.inc()
