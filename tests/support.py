@@ -175,8 +175,8 @@ async def nothing_more(communicator: WebsocketCommunicator, within: float = 0.3)
 
 
 # -- real server processes ---------------------------------------------------------------
-# What Daphne and Django log for an exception nothing handled.
-UNHANDLED = ("Exception inside application", "Internal Server Error:")
+# What Daphne, uvicorn and Django log for an exception nothing handled.
+UNHANDLED = ("Exception inside application", "Exception in ASGI application", "Internal Server Error:")
 
 
 class Server:
@@ -259,8 +259,8 @@ class Server:
                 self.proc.wait()
         errors = self.unhandled_errors()
         shutil.rmtree(self.tmp, ignore_errors=True)
-        # An exception that reached Daphne (the client got a 500 or a 1011) or Django's request
-        # handler (a 500): whatever the test asserted, that is a bug.
+        # An exception that reached the server (the client got a 500 or a 1011) or Django's
+        # request handler (a 500): whatever the test asserted, that is a bug.
         assert not errors, f"the server on port {self.port} failed a request:\n{errors}"
 
     def unhandled_errors(self) -> str:
