@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import os
 import subprocess
 import tempfile
 from typing import Any
 
+import jwt
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
 from apps.notifications.models import Notification
 from apps.realtime.events import validate
-from tests.support import BACKEND, PYTHON, Demo, connect, free_port, ready, receive
+from tests.support import BACKEND, PYTHON, Demo, Server, connect, free_port, ready, receive, ws_json
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -111,3 +115,46 @@ def test_send_test_notification_exits_non_zero_for_an_unknown_user() -> None:
         result = manage("send_test_notification", "--user-id", "999999", env=env)
     assert result.returncode == 1, result
     assert "no user with id 999999" in result.stderr
+
+
+async def test_send_test_notification_from_the_command_line_reaches_a_running_embedded_server() -> None:
+    """`make run`'s embedded mode: the command's process cannot reach the server's in-process
+    channel layer, so it leaves its events in the database they share and the server's
+    outbox relay publishes them."""
+    embedded = {"REDIS_URL": "", "CELERY_BROKER_URL": "", "CHANNEL_LAYER": "memory"}
+    with Server(embedded) as server:
+        tokens = {name: server.token(name) for name in ("alice", "bob")}
+        bob_id = str(jwt.decode(tokens["bob"], options={"verify_signature": False})["user_id"])
+        sockets = {
+            name: await websockets.connect(f"{server.ws}/ws/notifications/?token={token}")
+            for name, token in tokens.items()
+        }
+        try:
+            for ws in sockets.values():
+                await ws.send(json.dumps({"type": "ping"}))
+                assert (await ws_json(ws))["type"] == "pong"
+
+            def command(*args: str) -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    [PYTHON, "manage.py", "send_test_notification", *args],
+                    cwd=BACKEND,
+                    env=server.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+
+            personal = await asyncio.to_thread(command, "--user-id", bob_id, "--title", "From the shell")
+            assert personal.returncode == 0 and "shared database" in personal.stderr, personal
+            frame = await ws_json(sockets["bob"], timeout=15)
+            validate(frame)
+            assert (frame["type"], frame["data"]["title"]) == ("notification.created", "From the shell")
+
+            everyone = await asyncio.to_thread(command, "--broadcast", "--title", "To all")
+            assert everyone.returncode == 0, everyone
+            for ws in sockets.values():
+                frame = await ws_json(ws, timeout=15)
+                assert (frame["type"], frame["data"]["title"]) == ("notification.broadcast", "To all")
+        finally:
+            for ws in sockets.values():
+                await ws.close()

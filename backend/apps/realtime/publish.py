@@ -5,7 +5,10 @@ The one way to publish an event.
 
 `publish_on_commit` records the event in the outbox inside the current transaction and
 publishes it after commit: a rolled-back change publishes nothing, and a committed change is
-published even if Redis was away at commit time (the relay retries). `publish` publishes at
+published even if Redis was away at commit time (the relay retries). A process that serves
+no sockets in the embedded mode (a management command run beside `make run`) cannot reach
+the server's in-process channel layer: after `hand_off_to_server()` it leaves its events in
+the outbox, in the database both share, and the server's relay publishes them. `publish` publishes at
 once, for events that belong to no database change (progress ticks, broadcasts of state).
 """
 
@@ -37,6 +40,7 @@ CLAIM_FOR = timedelta(seconds=30)
 RELAY_AFTER = timedelta(seconds=2)
 # How long a publisher waits for another one to finish an older event of the same stream.
 HELD_WAIT = 1.0
+_handed_off = False
 
 
 def encode(stream: str, event: Event | dict[str, Any]) -> str:
@@ -66,6 +70,8 @@ def publish(stream: str, event: Event | dict[str, Any]) -> str:
 def publish_on_commit(stream: str, event: Event | dict[str, Any]) -> None:
     """Publish after the current transaction commits (at once outside a transaction)."""
     row = OutboxEvent.objects.create(stream=stream, payload=encode(stream, event))
+    if _handed_off:
+        return
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         relay([row.pk])
@@ -152,6 +158,14 @@ def relay(pks: list[int]) -> None:
         _publish_rows(_claim(Q(pk__in=pks)))
     except Exception:
         logger.exception("outbox relay failed; the background relay will retry")
+
+
+def hand_off_to_server() -> None:
+    """From now on leave this process's events to the serving process's outbox relay (the
+    embedded mode's management commands; the relay publishes a row `RELAY_AFTER` after its
+    commit)."""
+    global _handed_off
+    _handed_off = True
 
 
 def relay_pending(limit: int = 500) -> int:

@@ -1,6 +1,10 @@
 """
 `manage.py send_test_notification --user-id N [--title T] [--body B]`: notify one user the way
 the staff API does (a background task delivers it), or `--broadcast` to every signed-in user.
+
+Run from the command line in the embedded mode (no REDIS_URL), this process cannot reach the
+sockets of the running server: it leaves its events in the database's outbox, and the
+server's relay publishes them within a few seconds.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.notifications.models import Notification
 from apps.notifications.services import notification_broadcast, notify_user
+from apps.realtime.publish import hand_off_to_server
 
 
 class Command(BaseCommand):
     help = "Send a test notification to --user-id N, or to every signed-in user with --broadcast."
+    handed_off = False  # run from the command line in the embedded mode
 
     def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group(required=True)
@@ -26,13 +32,20 @@ class Command(BaseCommand):
         parser.add_argument("--body", default="Sent with manage.py send_test_notification.")
         parser.add_argument("--level", choices=Notification.Level.values, default=Notification.Level.INFO)
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        # From the command line (not call_command, which runs inside a process that may serve).
+        if settings.CHANNEL_LAYER == "memory":
+            hand_off_to_server()
+            self.handed_off = True
+        super().run_from_argv(argv)
+
     def handle(
         self, *args: Any, user_id: int | None, broadcast: bool, title: str, body: str, level: str, **options: Any
     ) -> None:
-        if settings.CHANNEL_LAYER == "memory":
+        if self.handed_off:
             self.stderr.write(
-                "note: embedded mode (no REDIS_URL): events published by this command reach sockets of this "
-                "process only, not those of a running server; set REDIS_URL to reach them."
+                "embedded mode (no REDIS_URL): the running server publishes this from the shared database "
+                "within a few seconds"
             )
         if broadcast:
             sent = notification_broadcast(sender=None, title=title, body=body, level=level)
