@@ -1,7 +1,8 @@
 """
 Publishing from Celery's synchronous code: a real worker delivers a staff notification end
-to end, and 10,000 publishes from a worker-like process keep its Redis connections and file
-descriptors flat (one long-lived publisher loop, no loop or connection per call).
+to end and runs a progress job whose events stream to its socket, and 10,000 publishes from
+a worker-like process keep its Redis connections and file descriptors flat (one long-lived
+publisher loop, no loop or connection per call).
 """
 
 from __future__ import annotations
@@ -134,3 +135,39 @@ def test_ten_thousand_publishes_from_a_worker_process_keep_connections_and_descr
     assert all(s[2] == first[2] for s in samples), "file descriptors grew while publishing"
     assert first[1] <= 4, f"{first[1]} Redis connections for one publishing process"
     assert history_length >= 1000, "the events did not reach the history"
+
+
+def test_a_real_celery_worker_runs_a_progress_job_whose_events_stream_to_the_end(redis_url: str) -> None:
+    """A job started over HTTP runs in a separate worker process; its progress reaches the
+    job's socket on the server, in order, up to `complete`."""
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": f"e2e{uuid.uuid4().hex[:8]}", "PROGRESS_ITEM_DELAY_MS": "20"}
+    with Server(env) as server, celery_worker(server.env, Path(server.tmp) / "worker.log") as worker:
+        token = server.token("alice")
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"task_type": "report_generation", "total_items": 100}
+        job = httpx.post(f"{server.base}/api/progress/jobs/", json=body, headers=headers)
+        assert job.status_code == 202, job.text
+        job_id = job.json()["job_id"]
+
+        async def follow() -> list[dict[str, Any]]:
+            async with websockets.connect(f"{server.ws}/ws/progress/{job_id}/?token={token}") as ws:
+                events = [await ws_json(ws, timeout=60)]  # the worker may still be starting
+                while events[-1]["action"] not in ("complete", "error"):
+                    events.append(await ws_json(ws, timeout=30))
+                return events
+
+        try:
+            events = asyncio.run(follow())
+        except TimeoutError:
+            worker_log = (Path(server.tmp) / "worker.log").read_text()[-3000:]
+            raise AssertionError(f"no event; worker alive: {worker.poll() is None}\n{worker_log}") from None
+        stored = httpx.get(f"{server.base}/api/progress/jobs/{job_id}/", headers=headers).json()
+
+    for event in events:
+        validate(event)
+    assert events[-1]["action"] == "complete" and events[-1]["percent"] == 100, events[-1]
+    assert [e["percent"] for e in events] == sorted(e["percent"] for e in events), "percent went backwards"
+    event_ids = [tuple(int(p) for p in e["id"].split("-")) for e in events]
+    assert event_ids == sorted(set(event_ids)), "ids out of order or repeated"
+    assert sum(e["action"] == "progress" for e in events) >= 2, "no live progress reached the socket"
+    assert (stored["status"], stored["processed_items"]) == ("completed", 100)
