@@ -5,11 +5,13 @@ The one way to publish an event.
 
 `publish_on_commit` records the event in the outbox inside the current transaction and
 publishes it after commit: a rolled-back change publishes nothing, and a committed change is
-published even if Redis was away at commit time (the relay retries). A process that serves
-no sockets in the embedded mode (a management command run beside `make run`) cannot reach
-the server's in-process channel layer: after `hand_off_to_server()` it leaves its events in
-the outbox, in the database both share, and the server's relay publishes them. `publish` publishes at
+published even if Redis was away at commit time (the relay retries). `publish` publishes at
 once, for events that belong to no database change (progress ticks, broadcasts of state).
+
+A process that serves no sockets in the embedded mode (a management command run beside
+`make run`) cannot reach the server's in-process channel layer: after `hand_off_to_server()`
+it leaves its events in the outbox, in the database both share, and the server's relay
+publishes them.
 """
 
 from __future__ import annotations
