@@ -140,7 +140,7 @@ def test_ten_thousand_publishes_from_a_worker_process_keep_connections_and_descr
 def test_a_real_celery_worker_runs_a_progress_job_whose_events_stream_to_the_end(redis_url: str) -> None:
     """A job started over HTTP runs in a separate worker process; its progress reaches the
     job's socket on the server, in order, up to `complete`."""
-    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": f"e2e{uuid.uuid4().hex[:8]}", "PROGRESS_ITEM_DELAY_MS": "20"}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": f"e2e{uuid.uuid4().hex[:8]}", "PROGRESS_ITEM_DELAY_MS": "30"}
     with Server(env) as server, celery_worker(server.env, Path(server.tmp) / "worker.log") as worker:
         token = server.token("alice")
         headers = {"Authorization": f"Bearer {token}"}
