@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,25 @@ async def ready(communicator: WebsocketCommunicator) -> None:
 
 async def nothing_more(communicator: WebsocketCommunicator, within: float = 0.3) -> bool:
     return await communicator.receive_nothing(timeout=within)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30, explain: Callable[[], str] = str) -> None:
+    """Poll `check` until it is true: for what a server does on its own time, with nothing to await."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f}s\n{explain()}")
+        time.sleep(0.1)
+
+
+def metric_values(text: str) -> dict[str, float]:
+    """A /metrics page as {'name{labels}': value}."""
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            values[key] = float(value)
+    return values
 
 
 # -- real server processes ---------------------------------------------------------------

@@ -15,15 +15,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis
 
-from tests.support import BACKEND, PYTHON, ROOT, free_port
+from tests.support import BACKEND, PYTHON, ROOT, free_port, wait_until
 
 RUN_ASGI = ROOT / "run_asgi.sh"
 SECRET_KEY = "deploy-test-secret-key-with-enough-length-for-hs256"
@@ -49,14 +47,6 @@ def app_env(database_url: str, redis_url: str, prefix: str, **extra: str) -> dic
 def manage(env: dict[str, str], *args: str) -> None:
     env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
     subprocess.run([PYTHON, "manage.py", *args], cwd=BACKEND, env=env, check=True, capture_output=True)
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 30, explain: Callable[[], str] = str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout:.0f}s\n{explain()}")
-        time.sleep(0.1)
 
 
 def consecutive_free_ports(count: int) -> int:

@@ -263,13 +263,7 @@ async def approve_request(client: httpx.AsyncClient, request_id: int) -> None:
 async def metrics(server: support.Server) -> dict[str, float]:
     """The server's /metrics as {'name{labels}': value}."""
     async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
-        text = (await client.get("/metrics")).text
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            values[key] = float(value)
-    return values
+        return support.metric_values((await client.get("/metrics")).text)
 
 
 async def manage_shell(server: support.Server, code: str, timeout: float = 120) -> str:

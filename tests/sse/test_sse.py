@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import jwt
@@ -18,10 +17,9 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
 from tests.sse.client import SseStream, open_stream, session_cookie
-from tests.support import Server
+from tests.support import Server, metric_values, wait_until
 
 KEEPALIVE = 1  # seconds, instead of the production 10
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -242,15 +240,19 @@ def test_sse_responses_and_sockets_share_the_per_user_cap() -> None:
             with socket.create_connection((host, port)) as abandoned:
                 abandoned.sendall(f"GET {url.removeprefix(capped.base)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
 
-        def opened() -> SseStream | None:
+        streams: list[SseStream] = []
+
+        def opened() -> bool:
             stream = SseStream(url)
             if stream.response.status_code == 429:
                 stream.close()
-                return None
+                return False
             assert stream.block().comments == ["connected"]
-            return stream
+            streams.append(stream)
+            return True
 
-        first = wait_for(opened, "the abandoned requests' slots were not given back")
+        wait_until(opened, "the abandoned requests' slots were given back", timeout=10)
+        first = streams.pop()
         second = open_stream(url)
         ws = stack.enter_context(websockets.sync.client.connect(socket_url))
         ws.send(json.dumps({"type": "ping"}))
@@ -269,22 +271,12 @@ def test_sse_responses_and_sockets_share_the_per_user_cap() -> None:
             pass
         # A closed stream frees its slot.
         first.close()
-        wait_for(opened, "a closed SSE response did not give back its slot").close()
+        wait_until(opened, "a closed SSE response gave back its slot", timeout=10)
+        streams.pop().close()
         second.close()
 
 
 def refusals(server: Server) -> float:
     """SSE requests refused 429, from /metrics."""
-    metrics = httpx.get(f"{server.base}/metrics").text
-    found = re.search(r'^syncline_socket_closes_total\{code="sse_too_many"\} (\S+)$', metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
-def wait_for(attempt: Callable[[], T | None], failure: str, timeout: float = 10) -> T:
-    """`attempt()` until it returns something: the server releases a slot when it notices the
-    disconnect, on its own time."""
-    deadline = time.monotonic() + timeout
-    while (result := attempt()) is None:
-        assert time.monotonic() < deadline, failure
-        time.sleep(0.05)
-    return result
+    values = metric_values(httpx.get(f"{server.base}/metrics").text)
+    return values.get('syncline_socket_closes_total{code="sse_too_many"}', 0.0)
