@@ -120,6 +120,11 @@ class Hub:
         await self.reconcile()
         return True
 
+    async def audit(self) -> None:
+        """Reconcile every quiet stream (an active one has its tail check pending, and an
+        event in flight there is not a loss)."""
+        await self.reconcile([s for s in self._subscribers if s not in self._tail_checks])
+
     async def reconcile(self, streams: list[str] | None = None) -> None:
         """For each stream (default: every stream with subscribers here), compare the last id
         delivered with the newest id in the history; deliver what is missing from the history,
