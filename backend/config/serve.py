@@ -115,8 +115,9 @@ class _WebSocketFactory(WebSocketFactory):
 
 daphne.server.WebSocketFactory = _WebSocketFactory
 
-# The protocol's frame limit (docs/protocol.md section 3), enforced where frames arrive: autobahn closes with 1009 itself
-# (Daphne does not let an application send 1009), before a large frame is buffered.
+# The protocol's frame limit (docs/protocol.md section 3), enforced where frames arrive: autobahn
+# closes with 1009 itself (Daphne does not let an application send 1009), before a large frame
+# is buffered.
 FRAME_LIMIT = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
 
 

@@ -1,4 +1,4 @@
-"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire protocol (docs/protocol.md).
+"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire protocol.
 
 Setup follows the README and docs/api.md: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
 Redis channel layer on a private redis-server, a JWT for the demo user `bob`, his unit North.
