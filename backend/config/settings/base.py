@@ -264,3 +264,9 @@ LOGGING = {
 }
 # Celery workers log through the handlers above (format, token redaction) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- One log line per request -----------------------------------------------------------------
+# The access log (config/logging.py) already has a line for every response with its status;
+# Django's `django.request` logger would add a WARNING for each 4xx ("Not Found: /x"). Keep it
+# for errors only: a 5xx still logs its traceback there.
+LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
