@@ -270,3 +270,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Django's `django.request` logger would add a WARNING for each 4xx ("Not Found: /x"). Keep it
 # for errors only: a 5xx still logs its traceback there.
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+
+# --- HTTPS redirect (production.py turns it on from SECURE_SSL_REDIRECT) -----------------------
+# Probes and scrapers often call over plain http from inside the network: answer, not 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
