@@ -274,3 +274,10 @@ LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
 # --- HTTPS redirect (production.py turns it on from SECURE_SSL_REDIRECT) -----------------------
 # Probes and scrapers often call over plain http from inside the network: answer, not 301.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- The site's own pages ------------------------------------------------------------------------
+# The favicon (backend/static/), for the Django pages, the admin and /favicon.ico.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Signing out of the Django pages (and the admin) lands on the sign-in page, not the admin's
+# "Logged out" page.
+LOGOUT_REDIRECT_URL = "login"
