@@ -30,8 +30,8 @@ run: $(SERVE_STAMP)
 	$(MANAGE) seed_demo --force
 	DJANGO_SETTINGS_MODULE=config.settings.local ./scripts/run_dev.sh
 
-# The database part of the suite runs on Postgres too (POSTGRES_URL, default: the local server).
-POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/syncline
+# The database part of the suite runs on Postgres too: POSTGRES_URL, else a server on
+# 127.0.0.1:5432, else a throwaway one made and removed by scripts/with_postgres.py.
 
 test: $(DEV_STAMP) lint pytest pytest-postgres frontend-test
 
@@ -39,17 +39,16 @@ pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 pytest-postgres: $(DEV_STAMP)
-	@$(BIN)/python -c "import psycopg,sys; psycopg.connect(sys.argv[1], dbname=\"postgres\", connect_timeout=3).close()" "$(POSTGRES_URL)" \
-	  || { echo "Postgres is not reachable at $(POSTGRES_URL): start it or set POSTGRES_URL"; exit 1; }
-	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests/records tests/realtime
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python -m pytest tests/records tests/realtime
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check backend tests bench
-	$(BIN)/ruff format --check backend tests
+	$(BIN)/ruff check backend tests bench scripts
+	$(BIN)/ruff format --check backend tests scripts
 	cd backend && ../$(BIN)/mypy .
 
-# The front end: `npm ci` when the lock file changed, the build when a source did (stamps).
-FRONTEND_DEPS := frontend/node_modules/.package-lock.json  # written by npm ci
+# The front end: `npm ci` when the lock file changed, the build when a source did (stamps;
+# npm ci writes node_modules/.package-lock.json itself).
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
 FRONTEND_BUILT := frontend/demo/dist/.built
 FRONTEND_SOURCES := $(shell find frontend/packages/*/src frontend/demo/src -type f 2>/dev/null) \
   $(wildcard frontend/package.json frontend/tsconfig*.json frontend/packages/*/package.json \
