@@ -8,7 +8,8 @@ from tests.support import Server, wait_until
 
 
 def test_a_4xx_is_logged_once_by_the_access_log() -> None:
-    with Server({}) as server:
+    # DEBUG on, as under `make run`: Django's own console handler is on then too.
+    with Server({"DEBUG": "1"}) as server:
 
         def lines(marker: str) -> list[str]:
             return [line for line in server.log.read_text().splitlines() if marker in line]

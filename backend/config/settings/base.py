@@ -266,10 +266,17 @@ LOGGING: dict[str, Any] = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- One log line per request -----------------------------------------------------------------
-# The access log (config/logging.py) already has a line for every response with its status;
-# Django's `django.request` logger would add a WARNING for each 4xx ("Not Found: /x"). Keep it
-# for errors only: a 5xx still logs its traceback there.
-LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# Daphne's access log (config/logging.py, on unless ACCESS_LOG=0) has a line for every response
+# with its status; Django's `django.request` logger would add a WARNING for each 4xx ("Not
+# Found: /x"). Behind that access log, keep django.request for errors only (a 5xx still logs its
+# traceback there); without it (ACCESS_LOG=0, or uvicorn, which runs with none) it is the one
+# line a 4xx gets, and stays.
+if env_bool("ACCESS_LOG", True) and os.environ.get("ASGI_SERVER", "daphne") == "daphne":
+    LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# Django's default logging adds a console handler of its own to the `django` logger with DEBUG
+# on, which printed each of its records a second time (unformatted, and without the token
+# redaction): let them reach the root handler above only.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
 
 # --- HTTPS redirect (production.py turns it on from SECURE_SSL_REDIRECT) -----------------------
 # Probes and scrapers often call over plain http from inside the network: answer, not 301.
