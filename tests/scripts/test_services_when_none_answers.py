@@ -1,6 +1,6 @@
 """
-On a machine where nothing answers on the default addresses (a network namespace with only a
-loopback and nothing listening), the suite starts its own Redis and Postgres; a server the
+On a machine where nothing answers on the default addresses (a network namespace whose
+loopback has nothing listening, tests/reliability/netns.py), the suite starts its own Redis and Postgres; a server the
 caller named but that does not answer fails the run, saying so.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.reliability.netns import network
 from tests.support import BACKEND, PYTHON, ROOT, free_port
 
 SCRIPT = ROOT / "scripts" / "with_postgres.py"
@@ -26,14 +26,9 @@ DJANGO = "import django, os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'config.sett
 
 @pytest.fixture(scope="module")
 def empty_netns() -> Iterator[list[str]]:
-    """`ip netns exec` into a namespace with a loopback and nothing listening (needs root)."""
-    name = f"syncline-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
-        yield ["ip", "netns", "exec", name]
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=True)
+    """The command prefix into a host of its own: a loopback with nothing listening on it."""
+    with network() as net:
+        yield net.add("bare").command()
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
