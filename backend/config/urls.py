@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles import views as staticfiles_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.generic import RedirectView
 
 from apps.audit.views import AuditListApi
 from apps.ops import urls as ops_urls
@@ -25,6 +26,9 @@ api: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # The site's front door is the demo app; browsers ask for /favicon.ico on every page.
+    path("", RedirectView.as_view(url="/app/"), name="home"),
+    path("favicon.ico", staticfiles_views.serve, {"path": "favicon.ico", "insecure": True}),
     path("api/", include(api)),
     path("healthz", realtime_views.healthz),
     path("readyz", realtime_views.readyz),
