@@ -64,7 +64,7 @@ def test_staff_disconnects_alice_on_another_process_and_alice_may_not_see_the_pa
         alice.navigate(f"{b.base}/healthz")
         token = b.token("alice")
         alice.evaluate(
-            "window.closed = new Promise(resolve => {"
+            "window.socketClosed = new Promise(resolve => {"
             f"  const ws = new WebSocket('{b.ws}/ws/requests/1/?token={token}');"
             "  ws.onopen = () => { window.opened = true; };"
             "  ws.onclose = (event) => resolve(event.code);"
@@ -83,7 +83,7 @@ def test_staff_disconnects_alice_on_another_process_and_alice_may_not_see_the_pa
             f"document.getElementById('ops-user').value = '{alice_id}';"
             "document.getElementById('ops-disconnect').click(); true"
         )
-        assert alice.evaluate("window.closed", timeout=20) == 4401
+        assert alice.evaluate("window.socketClosed", timeout=20) == 4401
         result = staff.evaluate(
             "new Promise(resolve => { const r = document.getElementById('ops-disconnect-result');"
             " const done = () => r.textContent && resolve(r.textContent); done();"
