@@ -10,6 +10,7 @@ over the posting-plus-delivery window. Every loop is bounded in count and in tim
 import asyncio
 import itertools
 import os
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ WARM_UP_EVENTS = 2
 POLL_S = 0.2
 STALL_S = 2.0  # delivery counts as finished when nothing new arrived for this long
 POST_TIMEOUT_S = 10.0
+# Tenant scenarios pick the unit and member of each event at random, the same ones in every run.
+TENANT_SEED = 13
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class Runner:
     async def run(self, target: Target, scenario: Scenario) -> dict[str, Any]:
         """Warm the target up, then measure `scenario` on it."""
         meters = Meters(
-            ProcessMeter([target.pid]),
+            ProcessMeter(target.server_pids()),
             ProcessMeter(target.aux_pids()),
             ProcessMeter(self.client.pids),
             ProcessMeter([os.getpid()]),
@@ -106,6 +109,8 @@ class Runner:
             warm_up = await self._warm_up(target, scenario, http)
             if scenario.kind == "fanout":
                 result = await self._fanout(target, scenario, http, meters)
+            elif scenario.kind == "tenants":
+                result = await self._tenants(target, scenario, http, meters)
             elif scenario.kind == "storm":
                 result = await self._storm(target, scenario, http, meters)
             else:
@@ -136,20 +141,30 @@ class Runner:
             timeout_s=self.options.connect_timeout_s,
         )
 
-    async def _post(self, target: Target, http: HttpClient, count: int, rate: float, groups: int) -> PostLog:
-        """POST `count` events at `rate`/s (round robin over groups), at most `post_concurrency` in flight."""
+    async def _post(
+        self, target: Target, http: HttpClient, count: int, rate: float, groups: int, *, per_unit: int = 0
+    ) -> PostLog:
+        """POST `count` events at `rate`/s, at most `post_concurrency` in flight: round robin over
+        the groups, or with `per_unit` (tenants) in a random unit as a random one of its members."""
         log = PostLog({}, {}, Counter(), [], 0.0)
         in_flight = asyncio.Semaphore(self.options.post_concurrency)
         started = time.monotonic()
+        rng = random.Random(TENANT_SEED)
+        picks = [
+            (rng.randrange(groups), rng.randrange(per_unit)) if per_unit else (i % groups, 0) for i in range(count)
+        ]
 
         async def post_one(i: int) -> None:
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
             async with in_flight:
-                key, group = self.keys.next(), i % groups
+                key, (group, member) = self.keys.next(), picks[i]
                 log.group_of[key] = group
                 log.t0[key] = t0 = time.monotonic()
                 try:
-                    status = await target.post_event(http, key, group)
+                    if per_unit:
+                        status = await target.post_tenant_event(http, key, group, member)
+                    else:
+                        status = await target.post_event(http, key, group)
                 except HttpError as exc:
                     status, error = 0, exc.reason
                 else:
@@ -227,6 +242,49 @@ class Runner:
             "duration_s": self.options.duration_s,
             "drain_s": drain_s,
             "server_rss_mb_before": rss_before / MB,
+            "server_rss_mb_peak": rss_peak.peak / MB,
+        }
+
+    async def _tenants(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
+        """Fan-out over many units, every socket its own user; receipts outside their unit counted."""
+        sockets = await asyncio.to_thread(target.prepare_tenants, scenario.groups, scenario.per_group)
+        connected = await self.client.connect(
+            scenario.transport,
+            [s.url for s in sockets],
+            len(sockets),
+            key_base=self.keys.last + 1,
+            concurrency=self.options.connect_concurrency,
+            timeout_s=self.options.connect_timeout_s,
+            groups=[s.group for s in sockets],
+            subscribe=[s.subscribe for s in sockets],
+        )
+        try:
+            await asyncio.sleep(self.options.settle_s)
+            cpu0, started = meters.cpu(), time.monotonic()
+            rss_peak = _RssPeak(meters.server)
+            count = max(1, round(scenario.rate * self.options.duration_s))
+            log = await self._post(target, http, count, scenario.rate, scenario.groups, per_unit=scenario.per_group)
+            expected = sum(connected.per_group[log.group_of[k]] for k in log.t0)
+            drain_s = await self._drain(expected)
+            window_s, cpu1 = time.monotonic() - started, meters.cpu()
+            rss_peak.stop()
+            collected = await self.client.collect(log.t0, log.group_of)
+        finally:
+            await self.client.close()
+        # A receipt in the wrong unit is a failure, not a delivery.
+        collected.received -= collected.cross_group
+        requested = Counter(s.group for s in sockets)
+        return {
+            **_connect_fields(connected, scenario.sockets),
+            **_post_fields(log, scenario.rate),
+            **_delivery_fields(collected, expected, sum(requested[log.group_of[k]] for k in log.t0)),
+            **_cpu_fields(cpu0, cpu1, window_s, collected.received),
+            "cross_unit": collected.cross_group,
+            "subscriptions_per_socket": max((len(s.subscribe) for s in sockets), default=0),
+            "groups": scenario.groups,
+            "rate": scenario.rate,
+            "duration_s": self.options.duration_s,
+            "drain_s": drain_s,
             "server_rss_mb_peak": rss_peak.peak / MB,
         }
 

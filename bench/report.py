@@ -89,6 +89,8 @@ def _notes(name: str, result: Row) -> list[str]:
         notes.append(f"closed by server {delivery['close_codes']}")
     if delivery.get("lost_sockets"):
         notes.append(f"{delivery['lost_sockets']} sockets lost")
+    if result.get("cross_unit"):
+        notes.append(f"**{result['cross_unit']} receipts outside their unit: FAILED**")
     if delivery.get("duplicates"):
         notes.append(f"{delivery['duplicates']} duplicates")
     return [f"- {name}: " + "; ".join(notes)] if notes else []
@@ -113,6 +115,7 @@ def _section(spec: str, scenario: Results, headers: list[str], cells: Callable[[
 
 
 def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
+    tenants = scenario["kind"] == "tenants"
     base = _measured(scenario).get(baseline, {})
     base_lat = base.get("latency_ms", {})
     headers = [
@@ -132,12 +135,15 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         f"p99 vs {baseline}",
         f"CPU/msg vs {baseline}",
     ]
+    if tenants:
+        headers.insert(2, "cross-unit")
 
     def cells(r: Row) -> list[str]:
         lat = r.get("latency_ms", {})
         return [
             str(r["sent"]),
             _num(r["delivery"], 3),
+            *([str(r["cross_unit"])] if tenants else []),
             _num(lat.get("p50"), 2),
             _num(lat.get("p90"), 2),
             _num(lat.get("p99"), 2),
@@ -217,6 +223,10 @@ def _idle_section(spec: str, scenario: Results, baseline: str) -> list[str]:
 
 SECTIONS: dict[str, tuple[str, Callable[[str, Results, str], list[str]]]] = {
     "fanout": ("Fan-out: latency from the POST to each recipient", _fanout_section),
+    "tenants": (
+        "Multi-tenant: each unit's events to its own users only (cross-unit receipts fail the run)",
+        _fanout_section,
+    ),
     "storm": ("Connect storms", _storm_section),
     "idle": ("Idle connections: server memory", _idle_section),
 }
@@ -273,7 +283,9 @@ def _target_names(results: Results) -> list[str]:
 
 def write_plots(results: Results, out_dir: Path) -> list[Path]:
     """`latency.png`, `delivery.png` and `cpu.png` for the fan-out scenarios."""
-    fanout = {spec: s for spec, s in results["scenarios"].items() if s["kind"] == "fanout" and _measured(s)}
+    fanout = {
+        spec: s for spec, s in results["scenarios"].items() if s["kind"] in ("fanout", "tenants") and _measured(s)
+    }
     if not fanout:
         return []
     names = _target_names({"scenarios": fanout})
