@@ -19,7 +19,7 @@ from typing import Any
 from httpclient import HttpClient, HttpError
 from loadclient import CollectReport, ConnectReport, LoadClient
 from metrics import MB, ProcessMeter, per_unit, percentiles, system_busy_seconds
-from scenarios import Scenario
+from scenarios import PUBLISH_P99_LIMIT_MS, PUBLISH_RATES, Scenario
 from targets import Target
 
 WARM_UP_SOCKETS = 4
@@ -27,6 +27,8 @@ WARM_UP_EVENTS = 2
 POLL_S = 0.2
 STALL_S = 2.0  # delivery counts as finished when nothing new arrived for this long
 POST_TIMEOUT_S = 10.0
+# Postgres flushes a busy backend's statistics within about a second, an idle one's within 10 s.
+PG_STATS_FLUSH_S = 11.0
 # Tenant scenarios pick the unit and member of each event at random, the same ones in every run.
 TENANT_SEED = 13
 
@@ -109,6 +111,8 @@ class Runner:
             warm_up = await self._warm_up(target, scenario, http)
             if scenario.kind == "fanout":
                 result = await self._fanout(target, scenario, http, meters)
+            elif scenario.kind == "publish":
+                result = await self._publish(target, scenario, http, meters)
             elif scenario.kind == "tenants":
                 result = await self._tenants(target, scenario, http, meters)
             elif scenario.kind == "storm":
@@ -288,6 +292,54 @@ class Runner:
             "server_rss_mb_peak": rss_peak.peak / MB,
         }
 
+    async def _publish(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
+        """Step the offered rate up with the same sockets listening, until p99 passes the limit."""
+        connected = await self._connect(target, scenario, scenario.sockets, 1)
+        steps: list[dict[str, Any]] = []
+        try:
+            await asyncio.sleep(self.options.settle_s)
+            if "db_transactions" in await asyncio.to_thread(target.publish_counters):
+                await asyncio.sleep(PG_STATS_FLUSH_S)  # the warm-up's and connects' statistics land first
+            counters0, sent = await asyncio.to_thread(target.publish_counters), 0
+            for rate in PUBLISH_RATES:
+                before, _ = await self.client.progress()
+                cpu0, started = meters.cpu(), time.monotonic()
+                log = await self._post(target, http, max(1, round(rate * self.options.duration_s)), rate, 1)
+                expected = connected.ok * len(log.t0)
+                await self._drain(before + expected)
+                window_s, cpu1 = time.monotonic() - started, meters.cpu()
+                collected = await self.client.collect(log.t0)
+                sent += len(log.t0)
+                step = {
+                    "rate": rate,
+                    **_post_fields(log, rate),
+                    **_delivery_fields(collected, expected, scenario.sockets * len(log.t0)),
+                    **_cpu_fields(cpu0, cpu1, window_s, collected.received),
+                    "server_cpu_us_per_event": per_unit(cpu1[0] - cpu0[0], len(log.t0), 1e6),
+                }
+                step["within_limit"] = _step_ok(step)
+                steps.append(step)
+                if not step["within_limit"]:
+                    break
+            if "db_transactions" in counters0:
+                await asyncio.sleep(PG_STATS_FLUSH_S)  # let the server's backends report their statistics
+            counters1 = await asyncio.to_thread(target.publish_counters)
+        finally:
+            await self.client.close()
+        per_event = {name: per_unit(counters1[name] - counters0[name], sent) for name in counters0}
+        if "redis_commands" in per_event:  # minus the INFO call that took the first reading
+            per_event["redis_commands"] = per_unit(counters1["redis_commands"] - counters0["redis_commands"] - 1, sent)
+        passed = [s["rate"] for s in steps if s["within_limit"]]
+        return {
+            **_connect_fields(connected, scenario.sockets),
+            "steps": steps,
+            "knee_rate": max(passed) if passed else None,
+            "knee_achieved_rate": max((s["achieved_rate"] or 0.0 for s in steps if s["within_limit"]), default=None),
+            "events": sent,
+            "per_event": per_event,
+            "p99_limit_ms": PUBLISH_P99_LIMIT_MS,
+        }
+
     async def _storm(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
         cpu0 = meters.cpu()
         connected = await self._connect(target, scenario, scenario.sockets, 1, spread_s=scenario.spread_s)
@@ -332,6 +384,18 @@ class Runner:
             "connections_per_gb": 1e9 / per_conn if per_conn and per_conn > 0 else None,
             "idle_server_cpu_pct": (cpu1[0] - cpu0[0]) / window_s * 100.0,
         }
+
+
+def _step_ok(step: dict[str, Any]) -> bool:
+    """A publish step within the limit: p99 under it, everything delivered, the schedule kept."""
+    p99 = step["latency_ms"].get("p99")
+    return (
+        p99 is not None
+        and p99 <= PUBLISH_P99_LIMIT_MS
+        and (step["delivery"] or 0.0) >= 0.999
+        and not step["post_errors"]
+        and (step["achieved_rate"] or 0.0) >= 0.9 * step["rate"]
+    )
 
 
 class _RssPeak:

@@ -77,7 +77,8 @@ def print_catalogue() -> None:
     print("targets:", ", ".join(TARGETS))
     for name, specs in PRESETS.items():
         print(f"preset {name}: {','.join(specs)}")
-    print("spec grammar: ws:1000@10  ws:50x100@10  sse:1000@10  storm:ws:2000/2  idle:ws:1000  tenants:500x10@100")
+    grammar = "ws:1000@10  ws:50x100@10  sse:1000@10  storm:ws:2000/2  idle:ws:1000  tenants:500x10@100  publish:1000"
+    print("spec grammar:", grammar)
 
 
 def log(message: str) -> None:
@@ -102,6 +103,13 @@ def summary_line(result: dict[str, Any]) -> str:
         per_conn = result["rss_bytes_per_connection"]
         kib = f"{per_conn / 1024:.1f} KiB/conn" if per_conn is not None else "no memory figure"
         return f"{result['connected']} idle, {kib}"
+    if result["kind"] == "publish":
+        knee, costs = result["knee_rate"], result["per_event"]
+        steps = ", ".join(f"{s['rate']}/s p99 {s['latency_ms'].get('p99', 0):.0f} ms" for s in result["steps"])
+        costs_text = ", ".join(f"{v:.1f} {k}" for k, v in costs.items() if v is not None)
+        return (
+            f"knee {knee if knee is not None else 'below the first step'} events/s ({steps}); per event: {costs_text}"
+        )
     delivery = result.get("probe", result)
     latency = delivery["latency_ms"]
     text = f"{result['connected']}/{result['requested_sockets']} connected, delivery {delivery['delivery'] or 0:.3f}"

@@ -10,6 +10,10 @@ Grammar (the spec string is also the scenario's name in every output):
   multiplexed `/ws/`, subscribed to the unit's streams and the user's notifications), 100 events/s
   in all, each created in a random unit by a random member; a receipt outside its unit counts as
   cross-unit.
+- `publish:1000`: publish throughput, 1000 WebSocket clients on one group while the offered rate
+  steps up (`PUBLISH_RATES`, `--duration` s each) until p99 delivery passes 100 ms; the knee is
+  the last rate that kept p99 within it with everything delivered. Redis commands (and, on
+  Postgres, database work) per event are counted over the whole scenario.
 """
 
 import re
@@ -20,6 +24,10 @@ TRANSPORT_NAMES = {"ws": "WebSocket", "sse": "SSE"}
 _FANOUT = re.compile(r"^(ws|sse):(?:(\d+)x)?(\d+)@(\d+(?:\.\d+)?)$")
 _STORM = re.compile(r"^storm:(ws|sse):(\d+)/(\d+(?:\.\d+)?)$")
 _IDLE = re.compile(r"^idle:(ws|sse):(\d+)$")
+_PUBLISH = re.compile(r"^publish:(\d+)$")
+# Offered events/s of the publish scenario's steps; it stops at the first step over the limit.
+PUBLISH_RATES = (10, 20, 50, 100, 200, 400, 800, 1600)
+PUBLISH_P99_LIMIT_MS = 100.0
 _TENANTS = re.compile(r"^tenants:(\d+)x(\d+)@(\d+(?:\.\d+)?)$")
 
 PRESETS: dict[str, list[str]] = {
@@ -44,7 +52,7 @@ class Scenario:
     """One measurement, run against every target that supports it."""
 
     spec: str
-    kind: str  # "fanout" | "storm" | "idle" | "tenants"
+    kind: str  # "fanout" | "storm" | "idle" | "tenants" | "publish"
     transport: str  # "ws" | "sse"
     sockets: int
     groups: int = 1
@@ -63,6 +71,12 @@ class Scenario:
             return f"{clients} connecting within {self.spread_s:g} s, then one probe event"
         if self.kind == "idle":
             return f"{clients} connected and idle; server memory per connection"
+        if self.kind == "publish":
+            rates = "/".join(f"{r:g}" for r in PUBLISH_RATES)
+            return (
+                f"{clients} on one group; offered {rates} events/s, {duration_s:g} s each, until p99 "
+                f"passes {PUBLISH_P99_LIMIT_MS:g} ms"
+            )
         if self.kind == "tenants":
             return (
                 f"{self.groups} units x {self.per_group} users, one WebSocket each on its unit's streams, "
@@ -89,6 +103,8 @@ def parse_scenario(spec: str) -> Scenario:
     if match := _IDLE.match(spec):
         transport, sockets = match.groups()
         return Scenario(spec, "idle", transport, int(sockets))
+    if match := _PUBLISH.match(spec):
+        return Scenario(spec, "publish", "ws", int(match.group(1)))
     if match := _TENANTS.match(spec):
         units, per_unit, rate = match.groups()
         if int(units) < 1 or int(per_unit) < 1:
@@ -96,7 +112,7 @@ def parse_scenario(spec: str) -> Scenario:
         return Scenario(spec, "tenants", "ws", int(units) * int(per_unit), int(units), float(rate))
     raise ScenarioSpecError(
         f"cannot parse scenario {spec!r}; expected e.g. ws:1000@10, ws:50x100@10, sse:1000@10, "
-        f"storm:ws:2000/2, idle:ws:1000, tenants:500x10@100, or a preset: {', '.join(PRESETS)}"
+        f"storm:ws:2000/2, idle:ws:1000, tenants:500x10@100, publish:1000, or a preset: {', '.join(PRESETS)}"
     )
 
 

@@ -5,7 +5,7 @@ from targets.base import Target
 from targets.eventstream import EventstreamTarget
 from targets.node import NodeWsTarget
 from targets.procs import TargetUnavailableError
-from targets.prod import BareProdTarget, SynclineProdTarget
+from targets.prod import BareProdTarget, RawPublishTarget, SynclineProdTarget
 from targets.syncline import SynclinePubSubTarget, SynclineTarget, SynclineUvicornTarget
 from targets.tutorial import TutorialTarget
 
@@ -21,6 +21,7 @@ TARGETS: dict[str, type[Target]] = {
         SynclineProdTarget,
         BareProdTarget,
         NodeWsTarget,
+        RawPublishTarget,
     )
 }
 BASELINE = BareTarget.name

@@ -112,6 +112,11 @@ class Target(ABC):
     async def post_event(self, http: HttpClient, key: int, group: int) -> int:
         """Create one event titled `bench-<key>` for `group`; return the HTTP status."""
 
+    def publish_counters(self) -> dict[str, int]:
+        """Cumulative counters of the target's Redis commands and database work, for costs per event
+        (`redis_commands`, and on Postgres `db_transactions`, `db_rows_written`, `db_table_scans`)."""
+        return {}
+
     def configure(self, kind: str) -> None:  # noqa: B027 (optional hook)
         """Called before each start with the kind of the scenario about to run."""
 

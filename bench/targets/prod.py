@@ -7,15 +7,21 @@
   publish is one Redis `PUBLISH` that every process receives and fans out to its own sockets,
   so cross-process delivery costs both the same.
 
+- `raw-publish`: `bare-prod` with `baselines/raw_publisher.py` in front (one uvicorn process):
+  each event is an INSERT, an `XADD` and a `PUBLISH` written by hand, against a database and
+  Redis of the same kind as the product's. The floor of what publishing an event can cost.
+
 N is `WEB_CONCURRENCY` from the benchmark's environment, 2 when unset.
 """
 
 import os
 from pathlib import Path
 
+from httpclient import HttpClient
+
 from targets.bare import BareTarget
-from targets.base import REPO_DIR, VENV_BIN
-from targets.procs import PrivateRedis, ServerProcess, TargetUnavailableError
+from targets.base import BASELINES_DIR, REPO_DIR, VENV_BIN, event_title
+from targets.procs import BenchDatabase, PrivateRedis, ServerProcess, TargetUnavailableError, free_port, redis_commands
 from targets.syncline import BACKEND_DIR, SynclineTarget
 
 
@@ -106,3 +112,53 @@ class BareProdTarget(BareTarget):
         super().cleanup()
         if self.redis is not None:
             self.redis.stop()
+
+
+class RawPublishTarget(BareProdTarget):
+    """`bare-prod` for delivery, events published by the hand-written INSERT + XADD + PUBLISH."""
+
+    name = "raw-publish"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.database: BenchDatabase | None = None
+        self.publisher: ServerProcess | None = None
+        self.publisher_port = 0
+
+    def prepare(self) -> None:
+        """Its own Redis and database."""
+        super().prepare()
+        self.database = BenchDatabase(self.name, self.workdir)
+
+    def start(self) -> None:
+        """The bare processes, then the publisher on a port of its own."""
+        assert self.redis is not None and self.database is not None
+        super().start()
+        self.publisher_port = free_port()
+        argv = [str(VENV_BIN / "uvicorn"), "raw_publisher:app", "--app-dir", str(BASELINES_DIR)]
+        argv += ["--host", "127.0.0.1", "--port", str(self.publisher_port), "--no-access-log"]
+        env = self.python_env(RAW_REDIS_URL=self.redis.url(0), RAW_DATABASE_URL=self.database.url)
+        self.publisher = ServerProcess(argv, cwd=BASELINES_DIR, env=env, log=self.workdir / "publisher.log")
+        self.publisher.wait_http(f"http://127.0.0.1:{self.publisher_port}/healthz")
+
+    def stop(self) -> None:
+        """The publisher, then the bare processes."""
+        if self.publisher is not None:
+            self.publisher.stop()
+            self.publisher = None
+        super().stop()
+
+    def server_pids(self) -> list[int]:
+        """The bare processes and the publisher."""
+        return [self.pid, *([self.publisher.pid] if self.publisher is not None else [])]
+
+    async def post_event(self, http: HttpClient, key: int, group: int) -> int:
+        """`POST /publish/<group>` to the publisher."""
+        url = f"http://127.0.0.1:{self.publisher_port}/publish/{group}"
+        response = await http.post(url, json={"unit": group, "title": event_title(key)})
+        return response.status_code
+
+    def publish_counters(self) -> dict[str, int]:
+        """Commands of the private Redis, and the database's statistics on Postgres."""
+        assert self.redis is not None and self.database is not None
+        return {"redis_commands": redis_commands(self.redis.client()), **self.database.counters()}

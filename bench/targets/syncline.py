@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from httpclient import HttpClient, HttpError
 
 from targets.base import REPO_DIR, VENV_BIN, Target, TenantSocket, event_title
-from targets.procs import PrivateRedis, TargetUnavailableError, run_once
+from targets.procs import BenchDatabase, PrivateRedis, TargetUnavailableError, redis_commands, run_once
 
 BACKEND_DIR = REPO_DIR / "backend"
 DEMO_USER = {"username": "bob", "password": "demo-pass-123"}
@@ -43,6 +43,7 @@ class SynclineTarget(Target):
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.redis: PrivateRedis | None = None
+        self.database: BenchDatabase | None = None
         self.access = ""
         self.unit_id = 0
         self.lift_user_cap = True
@@ -50,7 +51,7 @@ class SynclineTarget(Target):
         self.tenants: list[tuple[int, list[str]]] = []
 
     def _env(self) -> dict[str, str]:
-        assert self.redis is not None
+        assert self.redis is not None and self.database is not None
         env = self.python_env(
             DJANGO_SETTINGS_MODULE="config.settings.local",
             PYTHONPATH=str(BACKEND_DIR),
@@ -58,7 +59,7 @@ class SynclineTarget(Target):
             DEBUG="0",
             SECRET_KEY="bench",
             ALLOWED_HOSTS="*",
-            DATABASE_URL=f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+            DATABASE_URL=self.database.url,
             JWT_ACCESS_TTL="3600",
             ASGI_SERVER=self.asgi_server,
             CHANNEL_LAYER=self.channel_layer,
@@ -75,6 +76,7 @@ class SynclineTarget(Target):
                 raise TargetUnavailableError(
                     f"backend/{needed} does not exist yet: the product is not ready to benchmark"
                 )
+        self.database = BenchDatabase(self.name, self.workdir)
         self.redis = PrivateRedis(self.workdir)
         python = str(VENV_BIN / "python")
         log = self.workdir / "setup.log"
@@ -127,6 +129,11 @@ class SynclineTarget(Target):
     def aux_pids(self) -> list[int]:
         """The private Redis."""
         return [self.redis.pid] if self.redis is not None else []
+
+    def publish_counters(self) -> dict[str, int]:
+        """Commands of the private Redis, and the database's statistics on Postgres."""
+        assert self.redis is not None and self.database is not None
+        return {"redis_commands": redis_commands(self.redis.client()), **self.database.counters()}
 
     async def authenticate(self, http: HttpClient) -> None:
         """`POST /api/auth/token/` as bob, then his unit North from `GET /api/auth/me/`."""
