@@ -25,7 +25,6 @@ from targets import Target
 WARM_UP_SOCKETS = 4
 WARM_UP_EVENTS = 2
 POLL_S = 0.2
-STALL_S = 2.0  # delivery counts as finished when nothing new arrived for this long
 POST_TIMEOUT_S = 10.0
 # Postgres flushes a busy backend's statistics within about a second, an idle one's within 10 s.
 PG_STATS_FLUSH_S = 11.0
@@ -40,6 +39,7 @@ class Options:
     duration_s: float = 10.0  # fan-out: how long events are posted
     settle_s: float = 1.0  # pause between the last connect and the first event
     drain_s: float = 10.0  # most time to wait for deliveries after the last POST answered
+    stall_s: float = 2.0  # delivery counts as finished when nothing new arrived for this long
     # Handshakes in flight per load-client worker outside storms: gentle, so that fan-out and idle
     # figures are not connect-storm figures (storms have their own scenario).
     connect_concurrency: int = 32
@@ -198,7 +198,7 @@ class Runner:
                 break
             if received != last_count:
                 last_count, last_change = received, now
-            elif now - last_change >= STALL_S:
+            elif now - last_change >= self.options.stall_s:
                 break
             await asyncio.sleep(POLL_S)
         return time.monotonic() - started
