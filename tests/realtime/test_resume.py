@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -159,12 +160,23 @@ async def test_a_stream_joined_empty_is_reset_when_its_first_events_were_lost(la
 async def test_the_periodic_audit_fills_a_quiet_stream_nothing_else_would(
     mode: str, redis_url: str, settings: Any, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Redis modes reconcile every stream every RECONCILE_INTERVAL: a loss no rejoin revealed
-    (the pub/sub layer reconnects on its own) is filled too."""
-    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 3600.0)
+    """Redis modes reconcile every quiet stream every RECONCILE_INTERVAL: a loss no rejoin
+    revealed (the pub/sub layer reconnects on its own) is filled too."""
+    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 0.1)
     monkeypatch.setattr(transport.LayerTransport, "watch_interval", 0.1)
     settings.REALTIME = {**settings.REALTIME, "RECONCILE_INTERVAL": 0.3}
     with support.configured_layer(settings, mode, redis_url, prefix=f"audit{uuid.uuid4().hex[:8]}"):
-        ws, _, _, lost_id = await _one_event_then_one_lost(demo)
+        north = await sync_to_async(demo.unit)("North")
+        stream = f"requests.unit.{north.pk}"
+        token = await sync_to_async(demo.token)("alice")
+        ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
+        await ready(ws)
+        first = await sync_to_async(publish_n)(stream, 1)
+        assert (await receive(ws))["id"] == first[0]
+        the_hub = await get_hub()
+        while stream in the_hub._tail_checks:  # the tail check after `first` has run: the stream is quiet
+            await asyncio.sleep(0.05)
+        payload = json.dumps({"type": "request.updated", "n": "lost"})
+        lost_id, _ = await sync_to_async(get_history().append)(stream, payload)
         assert (await receive(ws, timeout=5))["id"] == lost_id
         await ws.disconnect()

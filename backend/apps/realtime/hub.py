@@ -49,9 +49,13 @@ class Subscriber(Protocol):
 
 
 class Connection(Protocol):
-    """A socket or SSE response that re-checks its user's access when told to."""
+    """A socket or SSE response that re-checks its user's access, or ends, when told to."""
 
     async def revalidate(self) -> None: ...
+
+    def disconnect(self, reason: str) -> None:
+        """End the connection as unauthenticated (4401 on a socket)."""
+        ...
 
 
 class Hub:
@@ -66,6 +70,10 @@ class Hub:
         self._tail_checks: dict[str, asyncio.TimerHandle] = {}
         self._connections: dict[int, set[Connection]] = {}
         self._lock = asyncio.Lock()
+
+    def stream_counts(self) -> dict[str, int]:
+        """Local subscribers of each stream."""
+        return {stream: len(local) for stream, local in list(self._subscribers.items())}
 
     def subscriber_count(self, stream: str | None = None) -> int:
         if stream is not None:
@@ -119,6 +127,11 @@ class Hub:
                 return False
         await self.reconcile()
         return True
+
+    async def audit(self) -> None:
+        """Reconcile every quiet stream (an active one has its tail check pending, and an
+        event in flight there is not a loss)."""
+        await self.reconcile([s for s in self._subscribers if s not in self._tail_checks])
 
     async def reconcile(self, streams: list[str] | None = None) -> None:
         """For each stream (default: every stream with subscribers here), compare the last id
@@ -193,9 +206,13 @@ class Hub:
 
     def _control(self, message: Message) -> None:
         body = json.loads(message["frame"])
+        connections = list(self._connections.get(body.get("user_id"), ()))
         if body.get("kind") == "revalidate":
-            for connection in list(self._connections.get(body["user_id"], ())):
+            for connection in connections:
                 self._start(connection.revalidate())
+        elif body.get("kind") == "disconnect":
+            for connection in connections:
+                connection.disconnect(str(body.get("reason") or "disconnected"))
 
     def _start(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
@@ -252,6 +269,15 @@ class Hub:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def stream_counts() -> dict[str, int]:
+    """Subscribers of each stream in this process (every hub; from any thread)."""
+    counts: dict[str, int] = {}
+    for hub in list(_hubs.values()):
+        for stream, n in hub.stream_counts().items():
+            counts[stream] = counts.get(stream, 0) + n
+    return counts
 
 
 async def close_hub() -> None:

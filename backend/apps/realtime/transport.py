@@ -168,7 +168,7 @@ class LayerTransport:
                     audited = time.monotonic()
                 elif self.audit_interval and time.monotonic() - audited >= self.audit_interval:
                     audited = time.monotonic()
-                    await hub.reconcile()
+                    await hub.audit()
                 seen = run_id
         finally:
             await client.aclose()

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.dashboard",
     "apps.progress",
     "apps.sales",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,8 @@ REALTIME = {
     # Seconds between two reconciles of every stream a process serves with its history (Redis
     # modes): whatever a transport lost, on a quiet stream too, is then filled or reset. 0: off.
     "RECONCILE_INTERVAL": env_float("REALTIME_RECONCILE_INTERVAL", 5.0),
+    # Seconds between two reports of a server process's figures to the operations page (/ops/).
+    "OPS_REPORT_INTERVAL": env_float("REALTIME_OPS_REPORT_INTERVAL", 2.0),
 }
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
