@@ -114,10 +114,17 @@ def _section(spec: str, scenario: Results, headers: list[str], cells: Callable[[
     ]
 
 
+# Further references of the fan-out tables, when they ran: the production-shape baseline and the
+# Node ceiling (the targets say "p99 <= 2x node-ws", "CPU/msg <= 2x bare-prod").
+EXTRA_REFERENCES = ("bare-prod", "node-ws")
+
+
 def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
     tenants = scenario["kind"] == "tenants"
-    base = _measured(scenario).get(baseline, {})
+    measured = _measured(scenario)
+    base = measured.get(baseline, {})
     base_lat = base.get("latency_ms", {})
+    extra = {name: measured[name] for name in EXTRA_REFERENCES if name in measured and name != baseline}
     headers = [
         "sent",
         "delivery",
@@ -135,6 +142,8 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         f"p99 vs {baseline}",
         f"CPU/msg vs {baseline}",
     ]
+    for name in extra:
+        headers += [f"p99 vs {name}", f"CPU/msg vs {name}"]
     if tenants:
         headers.insert(2, "cross-unit")
 
@@ -157,6 +166,14 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
             _ratio(lat.get("p50"), base_lat.get("p50")),
             _ratio(lat.get("p99"), base_lat.get("p99")),
             _ratio(r["server_cpu_us_per_msg"], base.get("server_cpu_us_per_msg")),
+            *(
+                cell
+                for ref in extra.values()
+                for cell in (
+                    _ratio(lat.get("p99"), ref.get("latency_ms", {}).get("p99")),
+                    _ratio(r["server_cpu_us_per_msg"], ref.get("server_cpu_us_per_msg")),
+                )
+            ),
         ]
 
     return _section(spec, scenario, headers, cells)
