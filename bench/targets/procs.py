@@ -169,7 +169,7 @@ class PrivateRedis:
 class BenchDatabase:
     """The database of one target: a SQLite file in its directory, or, with `BENCH_POSTGRES_URL`
     set (a server URL such as `postgres://postgres@127.0.0.1:5432`), a Postgres database of the
-    benchmark's own, `syncline_bench_<target>`, dropped and created afresh.
+    benchmark's own, `syncline_bench_<target>`, created afresh and dropped by `drop`.
 
     On Postgres `counters()` reads the server's statistics of that database (transactions,
     rows written, table scans), from which the publish scenario reports costs per event."""
@@ -182,14 +182,23 @@ class BenchDatabase:
             return
         import psycopg
 
-        dbname = "syncline_bench_" + name.replace("-", "_")
+        self.server, self.dbname = server, "syncline_bench_" + name.replace("-", "_")
         try:
             with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{dbname}"')
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{self.dbname}"')
         except psycopg.Error as exc:
-            raise TargetUnavailableError(f"BENCH_POSTGRES_URL={server}: cannot create {dbname}: {exc}") from exc
-        self.url = f"{server}/{dbname}"
+            raise TargetUnavailableError(f"BENCH_POSTGRES_URL={server}: cannot create {self.dbname}: {exc}") from exc
+        self.url = f"{server}/{self.dbname}"
+
+    def drop(self) -> None:
+        """Drop the Postgres database (the SQLite file goes with the run's directory)."""
+        if not self.postgres:
+            return
+        import psycopg
+
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
 
     def counters(self) -> dict[str, int]:
         """Cumulative statistics of this database (empty on SQLite, which keeps none)."""

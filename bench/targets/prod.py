@@ -162,3 +162,9 @@ class RawPublishTarget(BareProdTarget):
         """Commands of the private Redis, and the database's statistics on Postgres."""
         assert self.redis is not None and self.database is not None
         return {"redis_commands": redis_commands(self.redis.client()), **self.database.counters()}
+
+    def cleanup(self) -> None:
+        """Stop everything; drop a Postgres database."""
+        super().cleanup()
+        if self.database is not None:
+            self.database.drop()

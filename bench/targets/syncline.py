@@ -121,10 +121,12 @@ class SynclineTarget(Target):
         return argv, BACKEND_DIR, self._env()
 
     def cleanup(self) -> None:
-        """Stop the server and the private Redis."""
+        """Stop the server and the private Redis; drop a Postgres database."""
         super().cleanup()
         if self.redis is not None:
             self.redis.stop()
+        if self.database is not None:
+            self.database.drop()
 
     def aux_pids(self) -> list[int]:
         """The private Redis."""
