@@ -7,10 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_filters
+
 from . import services
 from .models import Submission
 from .selectors import leaderboard, visible_submissions
-from .serializers import GradeSerializer, SubmissionSerializer
+from .serializers import GradeSerializer, SubmissionFilters, SubmissionSerializer
 
 # The newest submissions the list returns.
 LIST_LIMIT = 200
@@ -20,9 +22,7 @@ class SubmissionListApi(APIView):
     """GET: your submissions, or those you grade (staff: all). POST (students): `{title}`."""
 
     def get(self, request: Request) -> Response:
-        submissions = visible_submissions(request.user)
-        if state := request.query_params.get("status"):
-            submissions = submissions.filter(status=state)
+        submissions = visible_submissions(request.user).filter(**query_filters(request, SubmissionFilters))
         return Response(SubmissionSerializer(submissions[:LIST_LIMIT], many=True).data)
 
     def post(self, request: Request) -> Response:

@@ -2,12 +2,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api import StrictInput
 from apps.storage.models import StorageLocation
 
 from .models import Crate
 
 
-class CrateSerializer(serializers.ModelSerializer[Crate]):
+class CrateSerializer(StrictInput, serializers.ModelSerializer[Crate]):
     class Meta:
         model = Crate
         fields = ("id", "unit", "code", "description", "storage", "updated_at")
@@ -17,7 +18,7 @@ class CrateSerializer(serializers.ModelSerializer[Crate]):
         unit = attrs.get("unit") or (self.instance.unit if self.instance else None)
         storage = attrs.get("storage")
         if storage is not None and unit is not None and storage.unit_id != unit.pk:
-            raise serializers.ValidationError({"storage": "must be a storage location of the crate's unit"})
+            raise serializers.ValidationError({"storage": ["must be a storage location of the crate's unit"]})
         return attrs
 
 
@@ -26,5 +27,11 @@ class CrateUpdateSerializer(CrateSerializer):
         read_only_fields = ("unit", "updated_at")
 
 
-class RelocateSerializer(serializers.Serializer[Any]):
+class RelocateSerializer(StrictInput):
     storage = serializers.PrimaryKeyRelatedField(queryset=StorageLocation.objects.all())
+
+
+class CrateFilters(serializers.Serializer[Any]):
+    """`GET /api/documents/crates/?unit=`."""
+
+    unit = serializers.IntegerField(required=False)

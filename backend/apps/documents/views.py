@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_is_unit_member, user_unit_ids
-from apps.core.api import int_param
+from apps.core.api import query_filters
 
 from . import services
 from .models import Crate
-from .serializers import CrateSerializer, CrateUpdateSerializer, RelocateSerializer
+from .serializers import CrateFilters, CrateSerializer, CrateUpdateSerializer, RelocateSerializer
 
 
 def visible_crates(user: Any) -> QuerySet[Crate]:
@@ -31,9 +31,7 @@ def get_crate(user: Any, pk: int) -> Crate:
 
 class CrateListApi(APIView):
     def get(self, request: Request) -> Response:
-        crates = visible_crates(request.user)
-        if (unit_id := int_param(request, "unit")) is not None:
-            crates = crates.filter(unit_id=unit_id)
+        crates = visible_crates(request.user).filter(**query_filters(request, CrateFilters))
         return Response(CrateSerializer(crates, many=True).data)
 
     def post(self, request: Request) -> Response:
@@ -42,9 +40,9 @@ class CrateListApi(APIView):
         data = dict(serializer.validated_data)
         unit = data.pop("unit")
         if not user_is_unit_member(request.user, unit.pk):
-            raise exceptions.ValidationError({"unit": "you are not a member of this unit"})
+            raise exceptions.ValidationError({"unit": ["you are not a member of this unit"]})
         if Crate.objects.filter(unit=unit, code=data["code"]).exists():
-            raise exceptions.ValidationError({"code": "a crate with this code exists in the unit"})
+            raise exceptions.ValidationError({"code": ["a crate with this code exists in the unit"]})
         crate = services.crate_create(actor=request.user, unit_id=unit.pk, **data)
         return Response(CrateSerializer(crate).data, status=status.HTTP_201_CREATED)
 

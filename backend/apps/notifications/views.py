@@ -10,9 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_filters
+
 from . import services
 from .models import Notification
-from .serializers import BroadcastSerializer, NotificationSendSerializer, NotificationSerializer
+from .serializers import BroadcastSerializer, NotificationFilters, NotificationSendSerializer, NotificationSerializer
 
 # The newest notifications the list returns.
 LIST_LIMIT = 200
@@ -26,7 +28,7 @@ class NotificationListApi(APIView):
 
     def get(self, request: Request) -> Response:
         notifications = Notification.objects.filter(recipient_id=request.user.pk).select_related("sender")
-        if request.query_params.get("unread") in ("1", "true"):
+        if query_filters(request, NotificationFilters).get("unread"):
             notifications = notifications.filter(read_at__isnull=True)
         return Response(NotificationSerializer(notifications[:LIST_LIMIT], many=True).data)
 

@@ -1,7 +1,7 @@
-from typing import Any
-
 from django.conf import settings
 from rest_framework import serializers
+
+from apps.core.api import StrictInput
 
 from .models import Job
 
@@ -29,7 +29,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
         read_only_fields = fields
 
 
-class JobStartSerializer(serializers.Serializer[Any]):
+class JobStartSerializer(StrictInput):
     task_type = serializers.ChoiceField(choices=Job.TaskType.choices)
     total_items = serializers.IntegerField(min_value=1)
 

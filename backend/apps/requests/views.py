@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_unit_ids
-from apps.core.api import int_param
+from apps.core.api import query_filters
 
 from . import services
 from .models import Request
@@ -20,6 +20,7 @@ from .serializers import (
     AllocateSerializer,
     CommentSerializer,
     ReasonSerializer,
+    RequestFilters,
     RequestSerializer,
     RequestUpdateSerializer,
 )
@@ -38,11 +39,7 @@ def get_request(user: Any, pk: int) -> Request:
 
 class RequestListApi(APIView):
     def get(self, request: HttpRequest) -> Response:
-        requests = visible_requests(request.user)
-        if (unit_id := int_param(request, "unit")) is not None:
-            requests = requests.filter(unit_id=unit_id)
-        if status_filter := request.query_params.get("status"):
-            requests = requests.filter(status=status_filter)
+        requests = visible_requests(request.user).filter(**query_filters(request, RequestFilters))
         return Response(RequestSerializer(requests[:500], many=True).data)
 
     def post(self, request: HttpRequest) -> Response:

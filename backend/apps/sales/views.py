@@ -7,18 +7,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_filters
+
 from . import services
 from .models import Invoice
-from .serializers import InvoiceImportSerializer, InvoiceSerializer, InvoiceStepSerializer
+from .serializers import InvoiceFilters, InvoiceImportSerializer, InvoiceSerializer, InvoiceStepSerializer
 
 
 class InvoiceListApi(APIView):
     """`GET /api/sales/invoices/[?stage=]`: what a client refetches after `stream.reset`."""
 
     def get(self, request: Request) -> Response:
-        invoices = Invoice.objects.all()
-        if stage := request.query_params.get("stage"):
-            invoices = invoices.filter(stage=stage)
+        invoices = Invoice.objects.filter(**query_filters(request, InvoiceFilters))
         return Response(InvoiceSerializer(invoices[:500], many=True).data)
 
 

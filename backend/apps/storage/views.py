@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_can_read_storage, user_is_unit_member, user_unit_ids
-from apps.core.api import int_param
+from apps.core.api import query_filters
 
 from . import services
 from .models import StorageLocation
-from .serializers import StorageLocationSerializer, StorageLocationUpdateSerializer
+from .serializers import StorageFilters, StorageLocationSerializer, StorageLocationUpdateSerializer
 
 
 def visible_storage(user: Any) -> QuerySet[StorageLocation]:
@@ -31,9 +31,7 @@ def require_storage_writer(user: Any, unit_id: int) -> None:
 
 class StorageListApi(APIView):
     def get(self, request: Request) -> Response:
-        locations = visible_storage(request.user)
-        if (unit_id := int_param(request, "unit")) is not None:
-            locations = locations.filter(unit_id=unit_id)
+        locations = visible_storage(request.user).filter(**query_filters(request, StorageFilters))
         return Response(StorageLocationSerializer(locations, many=True).data)
 
     def post(self, request: Request) -> Response:
@@ -41,7 +39,7 @@ class StorageListApi(APIView):
         serializer.is_valid(raise_exception=True)
         unit = serializer.validated_data["unit"]
         if not (request.user.is_staff or user_is_unit_member(request.user, unit.pk)):
-            raise exceptions.ValidationError({"unit": "you are not a member of this unit"})
+            raise exceptions.ValidationError({"unit": ["you are not a member of this unit"]})
         require_storage_writer(request.user, unit.pk)
         data = {k: v for k, v in serializer.validated_data.items() if k != "unit"}
         storage = services.storage_create(actor=request.user, unit_id=unit.pk, **data)
