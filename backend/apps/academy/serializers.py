@@ -28,3 +28,17 @@ class SubmissionFilters(serializers.Serializer[Any]):
     """`GET /api/academy/submissions/?status=`."""
 
     status = serializers.ChoiceField(choices=Submission.Status.choices, required=False, allow_blank=True)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer[Any]):
+    rank = serializers.IntegerField(allow_null=True)
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    graded = serializers.IntegerField()
+
+
+class LeaderboardSerializer(serializers.Serializer[Any]):
+    """The ranking `selectors.leaderboard()` gives, as `GET /api/academy/leaderboard/` answers it."""
+
+    entries = LeaderboardEntrySerializer(many=True)

@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ class AuditFilters(serializers.Serializer[Any]):
 class AuditListApi(APIView):
     """`GET /api/audit/?unit=<id>`: the unit's trail, newest first (admins, approvers, staff)."""
 
+    @extend_schema(parameters=[AuditFilters], responses=AuditEntrySerializer(many=True))
     def get(self, request: Request) -> Response:
         unit_id = query_filters(request, AuditFilters)["unit"]
         if not user_can_read_audit(request.user, unit_id):

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +29,26 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This change is not allowed in the object's current state."
     default_code = "conflict"
+
+
+class IdConverter:
+    """`<id:pk>` in a URL: an object id, digits that fit the database's 64-bit integer.
+    A longer one is a 404 like any id that names nothing, not an overflow in the query."""
+
+    regex = "[0-9]{1,18}"  # the schema says so too: SPECTACULAR_SETTINGS["PATH_CONVERTER_OVERRIDES"]
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 of a URL nothing serves: JSON under /api/, like every other API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception or Exception())
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,10 +31,12 @@ def get_crate(user: Any, pk: int) -> Crate:
 
 
 class CrateListApi(APIView):
+    @extend_schema(parameters=[CrateFilters], responses=CrateSerializer(many=True))
     def get(self, request: Request) -> Response:
         crates = visible_crates(request.user).filter(**query_filters(request, CrateFilters))
         return Response(CrateSerializer(crates, many=True).data)
 
+    @extend_schema(request=CrateSerializer, responses={201: CrateSerializer})
     def post(self, request: Request) -> Response:
         serializer = CrateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -48,12 +51,15 @@ class CrateListApi(APIView):
 
 
 class CrateDetailApi(APIView):
+    @extend_schema(responses=CrateSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(CrateSerializer(get_crate(request.user, pk)).data)
 
+    @extend_schema(request=CrateUpdateSerializer, responses=CrateSerializer)
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
 
+    @extend_schema(request=CrateUpdateSerializer, responses=CrateSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
 
@@ -66,6 +72,7 @@ class CrateDetailApi(APIView):
 
 
 class CrateRelocateApi(APIView):
+    @extend_schema(request=RelocateSerializer, responses=CrateSerializer)
     def post(self, request: Request, pk: int) -> Response:
         crate = get_crate(request.user, pk)
         serializer = RelocateSerializer(data=request.data)

@@ -43,3 +43,14 @@ class NotificationFilters(serializers.Serializer[Any]):
     """`GET /api/notifications/?unread=true`."""
 
     unread = serializers.BooleanField(required=False)
+
+
+class BroadcastOutSerializer(serializers.Serializer[Any]):
+    """A broadcast as sent: the `data` of `notification.broadcast`."""
+
+    id = serializers.UUIDField()
+    sender = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    body = serializers.CharField(allow_blank=True)
+    level = serializers.ChoiceField(choices=Notification.Level.choices)
+    created_at = serializers.DateTimeField()

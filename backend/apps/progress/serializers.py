@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -38,3 +40,10 @@ class JobStartSerializer(StrictInput):
         if value > limit:
             raise serializers.ValidationError(f"at most {limit} items")
         return value
+
+
+class JobStartedSerializer(serializers.Serializer[Any]):
+    """The 202 answer to a job start."""
+
+    job_id = serializers.UUIDField()
+    total = serializers.IntegerField()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,10 +31,12 @@ def require_storage_writer(user: Any, unit_id: int) -> None:
 
 
 class StorageListApi(APIView):
+    @extend_schema(parameters=[StorageFilters], responses=StorageLocationSerializer(many=True))
     def get(self, request: Request) -> Response:
         locations = visible_storage(request.user).filter(**query_filters(request, StorageFilters))
         return Response(StorageLocationSerializer(locations, many=True).data)
 
+    @extend_schema(request=StorageLocationSerializer, responses={201: StorageLocationSerializer})
     def post(self, request: Request) -> Response:
         serializer = StorageLocationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -53,12 +56,15 @@ class StorageDetailApi(APIView):
             raise exceptions.NotFound()
         return storage
 
+    @extend_schema(responses=StorageLocationSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(StorageLocationSerializer(self.get_object(request, pk)).data)
 
+    @extend_schema(request=StorageLocationUpdateSerializer, responses=StorageLocationSerializer)
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
 
+    @extend_schema(request=StorageLocationUpdateSerializer, responses=StorageLocationSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
 
