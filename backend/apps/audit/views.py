@@ -7,14 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_can_read_audit
-from apps.core.api import query_filters
+from apps.core.api import IdField, query_filters
 
 from .models import AuditEntry
 from .serializers import AuditEntrySerializer
 
 
 class AuditFilters(serializers.Serializer[Any]):
-    unit = serializers.IntegerField()
+    unit = IdField()
 
 
 class AuditListApi(APIView):

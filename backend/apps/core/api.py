@@ -11,7 +11,7 @@ list endpoint's query parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -82,12 +82,35 @@ def _sentence(value: Any) -> str:
     return " ".join(str(item) for item in value) if isinstance(value, list) else str(value)
 
 
+# The largest id an input may name: ids are 64-bit integers in the database, and a larger
+# number would fail the query (SQLite: OverflowError) instead of finding nothing.
+MAX_ID = 10**18 - 1
+
+
+class IdField(serializers.IntegerField):
+    """An object id in an input or a query filter: 0 to MAX_ID, else a 400 naming the field."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=0, max_value=MAX_ID, **kwargs)
+
+
+class RelatedId(serializers.PrimaryKeyRelatedField[Any]):
+    """A related object by id (`{"unit": 1}`), the id bounded like IdField."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("pk_field", IdField())
+        super().__init__(**kwargs)
+
+
 class StrictInput(serializers.Serializer[Any]):
     """
     An input serializer that answers 400 for a field it would otherwise ignore: a read-only
     one (`PATCH {"unit": 2}` on a crate: `{"unit": ["This field is read-only."]}`) or one it
     does not have. Put it first among the bases: `class CrateSerializer(StrictInput, ModelSerializer)`.
     """
+
+    # What a ModelSerializer builds for a foreign key.
+    serializer_related_field: ClassVar[type[serializers.RelatedField[Any, Any, Any]]] = RelatedId
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

@@ -44,8 +44,6 @@ class CrateListApi(APIView):
         unit = data.pop("unit")
         if not user_is_unit_member(request.user, unit.pk):
             raise exceptions.ValidationError({"unit": ["you are not a member of this unit"]})
-        if Crate.objects.filter(unit=unit, code=data["code"]).exists():
-            raise exceptions.ValidationError({"code": ["a crate with this code exists in the unit"]})
         crate = services.crate_create(actor=request.user, unit_id=unit.pk, **data)
         return Response(CrateSerializer(crate).data, status=status.HTTP_201_CREATED)
 

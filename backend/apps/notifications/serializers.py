@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from apps.core.api import StrictInput
+from apps.core.api import RelatedId, StrictInput
 
 from .models import Notification
 
@@ -25,7 +25,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 class NotificationSendSerializer(StrictInput):
     """`POST /api/notifications/` (staff): `{user, title, body, level?}`."""
 
-    user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True))
+    user = RelatedId(queryset=get_user_model().objects.filter(is_active=True))
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(allow_blank=True, default="")
     level = serializers.ChoiceField(choices=Notification.Level.choices, default=Notification.Level.INFO)

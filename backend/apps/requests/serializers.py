@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api import StrictInput
+from apps.core.api import IdField, RelatedId, StrictInput
 from apps.documents.models import Crate
 from apps.storage.models import StorageLocation
 
@@ -39,9 +39,9 @@ class RequestSerializer(StrictInput, serializers.ModelSerializer[Request]):
 
 
 class RequestUpdateSerializer(StrictInput):
-    id = serializers.IntegerField()
+    id = IdField()
     title = serializers.CharField(max_length=200, required=False)
-    crate = serializers.PrimaryKeyRelatedField(queryset=Crate.objects.all(), allow_null=True, required=False)
+    crate = RelatedId(queryset=Crate.objects.all(), allow_null=True, required=False)
 
 
 class ReasonSerializer(StrictInput):
@@ -53,11 +53,11 @@ class CommentSerializer(StrictInput):
 
 
 class AllocateSerializer(StrictInput):
-    storage = serializers.PrimaryKeyRelatedField(queryset=StorageLocation.objects.all())
+    storage = RelatedId(queryset=StorageLocation.objects.all())
 
 
 class RequestFilters(serializers.Serializer[Any]):
     """`GET /api/requests/?unit=&status=`."""
 
-    unit = serializers.IntegerField(required=False)
+    unit = IdField(required=False)
     status = serializers.ChoiceField(choices=Request.Status.choices, required=False, allow_blank=True)

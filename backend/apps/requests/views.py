@@ -91,7 +91,7 @@ class RequestUpdateApi(APIView):
 
     request_type = ""
 
-    @extend_schema(request=RequestUpdateSerializer, responses={200: RequestSerializer, 409: ERROR})
+    @extend_schema(request=RequestUpdateSerializer, responses={200: RequestSerializer, 404: ERROR, 409: ERROR})
     def patch(self, request: HttpRequest) -> Response:
         body = RequestUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,12 +3,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api import StrictInput
+from apps.core.api import IdField, StrictInput
 
 from .models import Invoice
 
 
 class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
+    # Blank when the invoice has no address, so not described as an email.
+    customer_email = serializers.CharField(read_only=True)
+
     class Meta:
         model = Invoice
         fields = (
@@ -39,7 +42,7 @@ class InvoiceImportSerializer(StrictInput):
 
 
 class InvoiceStepSerializer(StrictInput):
-    invoice_id = serializers.IntegerField()
+    invoice_id = IdField()
 
 
 class InvoiceFilters(serializers.Serializer[Any]):

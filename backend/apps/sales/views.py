@@ -50,7 +50,7 @@ class InvoiceStepApi(APIView):
 
     stage = ""
 
-    @extend_schema(request=InvoiceStepSerializer, responses={200: InvoiceSerializer, 409: ERROR})
+    @extend_schema(request=InvoiceStepSerializer, responses={200: InvoiceSerializer, 404: ERROR, 409: ERROR})
     def post(self, request: Request) -> Response:
         body = InvoiceStepSerializer(data=request.data)
         body.is_valid(raise_exception=True)

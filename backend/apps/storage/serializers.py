@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api import StrictInput
+from apps.core.api import IdField, StrictInput
 
 from .models import StorageLocation
 
@@ -22,4 +22,4 @@ class StorageLocationUpdateSerializer(StorageLocationSerializer):
 class StorageFilters(serializers.Serializer[Any]):
     """`GET /api/storage/?unit=`."""
 
-    unit = serializers.IntegerField(required=False)
+    unit = IdField(required=False)
