@@ -1,4 +1,12 @@
-"""The endpoints of the HTTP API (protocol reference: docs/api.md), as the OpenAPI schema names them."""
+"""The endpoints of the HTTP API (docs/api.md), as the OpenAPI schema names them, and the schema."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from django.core.management import call_command
 
 ENDPOINTS: list[tuple[str, str]] = [
     # auth
@@ -62,3 +70,10 @@ ENDPOINTS: list[tuple[str, str]] = [
     ("GET", "/readyz"),
     ("GET", "/metrics"),
 ]
+
+
+def openapi() -> dict[str, Any]:
+    """The schema as `manage.py spectacular` writes it."""
+    out = io.StringIO()
+    call_command("spectacular", "--format", "openapi-json", stdout=out)
+    return dict(json.loads(out.getvalue()))

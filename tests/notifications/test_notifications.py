@@ -41,6 +41,7 @@ async def test_staff_notification_reaches_the_recipient_and_its_status_the_sende
     response = await sync_to_async(post_notification)(demo, "admin", body)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending" and response.json()["sender"] == "admin"
+    assert response.json()["user"] == bob.pk  # named as the request names it
     created = await event(bob_ws)
     assert (created["type"], created["notification_id"]) == ("notification.created", response.json()["id"])
     assert created["stream"] == f"notifications.user.{bob.pk}"
