@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.audit.views import AuditListApi
 from apps.core.api import IdConverter
+from apps.ops import urls as ops_urls
 from apps.progress.views import JobsPage
 from apps.realtime import sse
 from apps.realtime import views as realtime_views
@@ -25,6 +26,7 @@ api: list[URLPattern | URLResolver] = [
     path("progress/", include("apps.progress.urls")),
     path("sales/", include("apps.sales.urls")),
     path("events/", sse.events, name="sse-events"),
+    path("ops/", include(ops_urls.api)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),  # YAML; JSON with ?format=json
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -39,6 +41,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("jobs/", JobsPage.as_view(), name="jobs"),
+    path("ops/", include(ops_urls.page)),  # staff: the live operations page
     path("app/", include("apps.core.frontend")),  # the built React demo (frontend/demo/dist)
     # Static files from the apps (sse_progress.js), found by the staticfiles finders, with DEBUG on
     # or off: Daphne serves no files itself. In production the proxy serves /static/ from

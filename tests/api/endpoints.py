@@ -66,6 +66,10 @@ ENDPOINTS: list[tuple[str, str]] = [
     ("POST", "/api/sales/delivery/complete/"),
     # dashboard and operations
     ("GET", "/api/dashboard/"),
+    ("GET", "/api/ops/"),
+    ("GET", "/api/ops/events/"),
+    ("POST", "/api/ops/disconnect/"),
+    ("POST", "/api/ops/token/"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -157,6 +157,10 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
             await self.unsubscribe(name)
             self._error(name, FORBIDDEN, "access to this stream was withdrawn")
 
+    def disconnect(self, reason: str) -> None:
+        """Told to end (an operator's disconnect, hub.Connection): close 4401."""
+        self.close(UNAUTHENTICATED, reason)
+
     # -- outbound --------------------------------------------------------------------------
     async def _accept(self, subprotocol: str | None = None) -> None:
         await self.base_send({"type": "websocket.accept", "subprotocol": subprotocol})
