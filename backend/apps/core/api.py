@@ -44,11 +44,11 @@ class IdConverter:
         return str(value)
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """The 404 of a URL nothing serves: JSON under /api/, like every other API error."""
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: the 404 of a URL nothing serves is JSON under /api/, like every API error."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception or Exception())
+    return defaults.page_not_found(request, exception)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
