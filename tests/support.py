@@ -283,7 +283,9 @@ class Server:
     def token(self, username: str) -> str:
         import httpx
 
-        r = httpx.post(f"{self.base}/api/auth/token/", json={"username": username, "password": "demo-pass-123"})
+        r = httpx.post(
+            f"{self.base}/api/auth/token/", json={"username": username, "password": "demo-pass-123"}, timeout=30
+        )
         r.raise_for_status()
         return str(r.json()["access"])
 

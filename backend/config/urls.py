@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles import views as staticfiles_views
 from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.audit.views import AuditListApi
@@ -32,6 +33,9 @@ api: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # The site's front door is the demo app; browsers ask for /favicon.ico on every page.
+    path("", RedirectView.as_view(url="/app/"), name="home"),
+    path("favicon.ico", staticfiles_views.serve, {"path": "favicon.ico", "insecure": True}),
     path("api/", include(api)),
     path("healthz", realtime_views.healthz),
     path("readyz", realtime_views.readyz),

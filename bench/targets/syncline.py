@@ -1,6 +1,6 @@
-"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire contract.
+"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire protocol.
 
-Setup follows the contract: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
+Setup follows the README and docs/api.md: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
 Redis channel layer on a private redis-server, a JWT for the demo user `bob`, his unit North.
 Sockets open `/ws/requests/<unit>/?token=...`, SSE clients `/api/events/?channel=
 requests.unit.<unit>&token=...`; events are requests created with `POST /api/requests/`,

@@ -2,7 +2,7 @@
 The one WebSocket consumer. It serves every per-stream route (`/ws/requests/<unit_id>/`),
 the multiplexed `/ws/` and `/ws/health/`.
 
-A refused socket is accepted and then closed with the contract's code, so the client can
+A refused socket is accepted and then closed with the protocol's code, so the client can
 read it (Daphne turns a close before accept into an HTTP 403). Events reach the socket from
 the process's hub (hub.py), never through a per-socket channel-layer channel; every frame
 leaves through one bounded outbound queue, drained by a writer task. Messages from the
@@ -36,7 +36,7 @@ from .writer import SocketWriter
 
 logger = logging.getLogger(__name__)
 
-# close codes (CONTRACT.md section 6)
+# close codes (docs/protocol.md section 3)
 BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TOO_SLOW, TOO_MANY, TOO_BIG = (
     4400,
     4401,

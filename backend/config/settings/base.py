@@ -257,7 +257,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_tokens": {"()": "apps.realtime.redaction.RedactTokens"}},
@@ -278,6 +278,30 @@ LOGGING = {
 }
 # Celery workers log through the handlers above (format, token redaction) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- One log line per request -----------------------------------------------------------------
+# Daphne's access log (config/logging.py, on unless ACCESS_LOG=0) has a line for every response
+# with its status; Django's `django.request` logger would add a WARNING for each 4xx ("Not
+# Found: /x"). Behind that access log, keep django.request for errors only (a 5xx still logs its
+# traceback there); without it (ACCESS_LOG=0, or uvicorn, which runs with none) it is the one
+# line a 4xx gets, and stays.
+if env_bool("ACCESS_LOG", True) and os.environ.get("ASGI_SERVER", "daphne") == "daphne":
+    LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# Django's default logging adds a console handler of its own to the `django` logger with DEBUG
+# on, which printed each of its records a second time (unformatted, and without the token
+# redaction): let them reach the root handler above only.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
+
+# --- HTTPS redirect (production.py turns it on from SECURE_SSL_REDIRECT) -----------------------
+# Probes and scrapers often call over plain http from inside the network: answer, not 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- The site's own pages ------------------------------------------------------------------------
+# The favicon (backend/static/), for the Django pages, the admin and /favicon.ico.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Signing out of the Django pages (and the admin) lands on the sign-in page, not the admin's
+# "Logged out" page.
+LOGOUT_REDIRECT_URL = "login"
 
 # --- OpenAPI schema -----------------------------------------------------------------------
 # `/api/schema/` (YAML, `?format=json`) and `/api/docs/` (Swagger UI, its assets served from

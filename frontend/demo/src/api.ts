@@ -1,4 +1,4 @@
-/** The few endpoints of the HTTP API the demo uses (same origin; see CONTRACT.md, section 3). */
+/** The few endpoints of the HTTP API the demo uses (same origin; see docs/api.md). */
 import { type Tokens, session } from "./session";
 
 export interface Unit {

@@ -1,7 +1,7 @@
 /**
  * One WebSocket to the multiplexed `/ws/` endpoint, carrying every stream the app listens to.
  * It authenticates, reconnects with backoff, resumes each stream after its last event, watches the
- * socket with heartbeats and renews the token before it expires (contract, section 6).
+ * socket with heartbeats and renews the token before it expires (docs/protocol.md section 3).
  */
 import { backoffDelay } from "./backoff.js";
 import { UnauthorizedError, authenticatedUrl } from "./credentials.js";

@@ -1,4 +1,4 @@
-/** Frames of the multiplexed `/ws/` protocol (contract, section 6). */
+/** Frames of the multiplexed `/ws/` protocol (docs/protocol.md section 5). */
 import type { ServerMessage } from "./events.generated.js";
 
 export interface SubscribeFrame {
