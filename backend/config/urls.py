@@ -1,14 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles import views as staticfiles_views
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.audit.views import AuditListApi
+from apps.core.api import IdConverter
 from apps.ops import urls as ops_urls
 from apps.progress.views import JobsPage
 from apps.realtime import sse
 from apps.realtime import views as realtime_views
+
+register_converter(IdConverter, "id")  # before the apps' urls, which use `<id:pk>`
+handler404 = "apps.core.api.not_found"
 
 api: list[URLPattern | URLResolver] = [
     path("auth/", include("apps.accounts.urls")),
@@ -23,6 +28,8 @@ api: list[URLPattern | URLResolver] = [
     path("sales/", include("apps.sales.urls")),
     path("events/", sse.events, name="sse-events"),
     path("ops/", include(ops_urls.api)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),  # YAML; JSON with ?format=json
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [

@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -20,11 +22,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
+from apps.core.api import query_filters
 from apps.core.frontend import serve_file
-from apps.realtime.streams import resolve
+from apps.core.schema import ERROR
 
 from . import services
-from .serializers import DisconnectIn
+from .serializers import DisconnectIn, DisconnectOut, EventsOut, EventsQuery, TokenOut
 
 # The framework-free client's build (`npm run build` in frontend/), which the page imports.
 CLIENT_DIST = settings.REPO_DIR / "frontend" / "packages" / "client" / "dist"
@@ -57,6 +60,7 @@ class OpsTokenApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
+    @extend_schema(request=None, responses=TokenOut)
     def post(self, request: Request) -> Response:
         return Response({"access": access_token(request.user)})
 
@@ -81,6 +85,7 @@ class OpsApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(services.snapshot())
 
@@ -90,20 +95,12 @@ class OpsEventsApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
+    @extend_schema(parameters=[EventsQuery], responses=EventsOut)
     def get(self, request: Request) -> Response:
-        name = request.query_params.get("stream", "")
-        found = resolve(name) if name else None
-        if found is None:
-            raise exceptions.ValidationError({"stream": ["a declared stream name is required, e.g. requests.unit.1"]})
-        try:
-            limit = int(request.query_params.get("limit", "20"))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 200:
-            raise exceptions.ValidationError({"limit": ["must be a whole number from 1 to 200"]})
-        stream, params = found
+        query = query_filters(request, EventsQuery)
+        stream, params = query["stream"]
         canonical = stream.name(**params)
-        return Response({"stream": canonical, "events": services.last_events(canonical, limit)})
+        return Response({"stream": canonical, "events": services.last_events(canonical, query["limit"])})
 
 
 class OpsDisconnectApi(APIView):
@@ -111,6 +108,7 @@ class OpsDisconnectApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
+    @extend_schema(request=DisconnectIn, responses={202: DisconnectOut, 404: ERROR})
     def post(self, request: Request) -> Response:
         body = DisconnectIn(data=request.data)
         body.is_valid(raise_exception=True)

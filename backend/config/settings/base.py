@@ -302,3 +302,26 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Signing out of the Django pages (and the admin) lands on the sign-in page, not the admin's
 # "Logged out" page.
 LOGOUT_REDIRECT_URL = "login"
+
+# --- OpenAPI schema -----------------------------------------------------------------------
+# `/api/schema/` (YAML, `?format=json`) and `/api/docs/` (Swagger UI, its assets served from
+# drf-spectacular-sidecar, not a CDN). apps/core/schema.py documents the error answers.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.core.schema.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Syncline API",
+    "DESCRIPTION": "The HTTP API of Syncline. Errors: docs/api.md; events and sockets: docs/protocol.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Inputs and answers are separate components: a read-only field is not part of an input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Clients send JSON; the form parsers stay for the browsable tests but are not the API.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # `<id:pk>` (apps.core.api.IdConverter): at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.postprocess"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
