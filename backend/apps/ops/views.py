@@ -33,6 +33,11 @@ from .serializers import DisconnectIn, DisconnectOut, EventsOut, EventsQuery, To
 CLIENT_DIST = settings.REPO_DIR / "frontend" / "packages" / "client" / "dist"
 
 
+class Unavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the server processes could not be reached"
+
+
 def access_token(user: Any) -> str:
     """For the page's socket: the signed-in staff user's own access token."""
     return str(AccessToken.for_user(user))
@@ -108,7 +113,7 @@ class OpsDisconnectApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
-    @extend_schema(request=DisconnectIn, responses={202: DisconnectOut, 404: ERROR})
+    @extend_schema(request=DisconnectIn, responses={202: DisconnectOut, 404: ERROR, 503: ERROR})
     def post(self, request: Request) -> Response:
         body = DisconnectIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -118,7 +123,7 @@ class OpsDisconnectApi(APIView):
         try:
             services.disconnect_user(user_id)
         except Exception as exc:
-            raise exceptions.APIException(f"the servers could not be reached: {exc}") from exc
+            raise Unavailable(f"the server processes could not be reached: {exc}") from exc
         return Response(
             {"user": user_id, "detail": "disconnect sent to every server process"}, status=status.HTTP_202_ACCEPTED
         )
