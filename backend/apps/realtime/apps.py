@@ -11,3 +11,4 @@ class RealtimeConfig(AppConfig):
     def ready(self) -> None:
         # Every app declares its events and streams once, in events.py and streams.py.
         autodiscover_modules("events", "streams")
+        from . import health  # noqa: F401  # the self-test's own probe stream and event
