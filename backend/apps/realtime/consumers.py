@@ -42,6 +42,7 @@ from .db import realtime_db
 from .health import readiness
 from .hub import get_hub
 from .limits import TokenBucket
+from .messages import SERVER_ERROR, Dispatcher, MessageError
 from .streams import Route, StreamParamError
 from .subscriptions import StreamSubscriber
 from .writer import SocketWriter, socket_writer
@@ -209,6 +210,7 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
         self.ws_route = route
         self._expiry: asyncio.TimerHandle | None = None
         self._counted_user: int | None = None
+        self._messages: Dispatcher | None = None  # made on the first client message
         self.route = route.path.split("/", 1)[0] if route else "multiplexed"
 
     # -- connect -----------------------------------------------------------------------
@@ -309,11 +311,27 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
         self._schedule_expiry(expires_at)
         self._send({"type": "auth.refreshed", "expires_at": int(expires_at)})
 
+    async def on_message(self, body: dict[str, Any]) -> None:
+        """A client message (messages.py): exactly one reply with its `ref`."""
+        ref = body.get("ref")
+        if not Dispatcher.usable_ref(ref):
+            return self.close(CloseCode.BAD_REQUEST, "a message needs a ref of 1 to 64 characters")
+        if self._messages is None:
+            self._messages = Dispatcher()
+        reply = await self._messages.reply(body, self.user, self.subscriptions, self.connection_id)
+        try:
+            frame = dumps(reply)
+        except (TypeError, ValueError):
+            logger.exception("the reply to %r is not JSON", body.get("event"))
+            frame = dumps(MessageError(SERVER_ERROR, "the server failed to handle this message").reply(str(ref)))
+        self._send_frame(frame)
+
     handlers: ClassVar[dict[str, Handler]] = {
         "ping": SocketConsumer.on_ping,
         "subscribe": on_subscribe,
         "unsubscribe": on_unsubscribe,
         "auth.refresh": on_auth_refresh,
+        "message": on_message,
     }
 
     # -- disconnect ------------------------------------------------------------------------
