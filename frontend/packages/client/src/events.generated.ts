@@ -160,6 +160,27 @@ export const CLOSE_REASONS: Record<CloseCode, string> = {
   [CloseCode.SERVICE_RESTART]: "server restart",
 };
 
+/** Why a client message failed (docs/presence.md). */
+export type ReplyErrorCode = "invalid" | "forbidden" | "not_found" | "not_subscribed" | "unknown_event" | "rate_limited" | "server_error";
+
+/** The one answer to a client message `{"type": "message", "ref", "stream", "event", "data"}`. */
+export type ReplyMessage =
+  | { type: "reply"; ref: string; status: "ok"; data: Record<string, unknown> }
+  | {
+      type: "reply";
+      ref: string;
+      status: "error";
+      error: { code: ReplyErrorCode; detail: string; fields?: Record<string, unknown> };
+    };
+
+/** Another subscriber of a request's stream is writing a comment (no id, not kept). */
+export interface CommentTypingMessage {
+  type: "comment.typing";
+  stream: string;
+  user_id: number;
+  username: string;
+}
+
 /** The server accepted a subscription on the multiplexed socket. */
 export interface SubscribedMessage {
   type: "subscribed";
@@ -200,7 +221,9 @@ export type ControlMessage =
   | ErrorMessage
   | StreamResumedMessage
   | StreamResetMessage
-  | PongMessage;
+  | PongMessage
+  | ReplyMessage
+  | CommentTypingMessage;
 
 /** Everything the server sends on a socket. */
 export type ServerMessage = SynclineEvent | ControlMessage;
