@@ -27,6 +27,8 @@ ENDPOINTS: list[tuple[str, str]] = [
     ("PATCH", "/api/requests/storage/update/"),
     ("PATCH", "/api/requests/withdrawal/update/"),
     ("PATCH", "/api/requests/destruction/update/"),
+    ("GET", "/api/requests/{id}/comments/"),
+    ("POST", "/api/requests/{id}/comments/"),
     ("GET", "/api/audit/"),
     # crates and storage
     ("GET", "/api/documents/crates/"),

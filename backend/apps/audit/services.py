@@ -6,6 +6,7 @@ the audit entry, all after commit, or does nothing when nothing changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +66,20 @@ class AuditedModel:
         CRATES.save(crate, actor=actor, action="updated", before=before)
 
     `fields` are those the audit trail compares; the event goes to `stream` of the object's
-    unit, with the serializer's representation of the object as its `data`.
+    unit (and to the object's own stream, `own_stream(obj)`, where it has one), with the
+    serializer's representation of the object as its `data`.
     """
 
     fields: tuple[str, ...]
     stream: Stream
     event: type[Event]
     serializer: type[serializers.BaseSerializer[Any]]
+    own_stream: Callable[[Any], str] | None = None
+
+    def streams(self, obj: Any) -> list[str]:
+        """The names of the streams the object's events go to."""
+        names = [self.stream.name(unit_id=obj.unit_id)]
+        return names if self.own_stream is None else [*names, self.own_stream(obj)]
 
     def snapshot(self, obj: models.Model) -> dict[str, Any]:
         return snapshot(obj, self.fields)
@@ -88,15 +96,14 @@ class AuditedModel:
         if before is not None and not changes:
             return False
         obj.save()
-        publish_on_commit(
-            self.stream.name(unit_id=obj.unit_id),
-            self.event(
-                action=action,
-                object_id=obj.pk,
-                data=dict(self.serializer(obj).data),
-                updated_by=actor.username if actor is not None and actor.is_authenticated else None,
-                **event,
-            ),
+        published = self.event(
+            action=action,
+            object_id=obj.pk,
+            data=dict(self.serializer(obj).data),
+            updated_by=actor.username if actor is not None and actor.is_authenticated else None,
+            **event,
         )
+        for stream in self.streams(obj):
+            publish_on_commit(stream, published)
         audit_record(actor=actor, unit_id=obj.unit_id, action=action, obj=obj, changes=changes)
         return True

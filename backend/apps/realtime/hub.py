@@ -44,7 +44,11 @@ EMPTY = (0, 0)
 
 
 class Subscriber(Protocol):
+    # Ephemeral messages (no id) name the connection that sent them, which does not get them.
+    connection_id: str
+
     def push(self, stream: str, event_id: str, frame: str) -> None: ...
+    def push_ephemeral(self, stream: str, frame: str) -> None: ...
     def reset(self, stream: str) -> None: ...
 
 
@@ -61,7 +65,8 @@ class Connection(Protocol):
 class Hub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.channel = ""
+        # The transport that calls this hub back: it owns the hub's channel and reading tasks.
+        self.transport = get_transport()
         self.tasks: set[asyncio.Task[None]] = set()
         self.attached: asyncio.Task[None] | None = None
         self._subscribers: dict[str, set[Subscriber]] = {}
@@ -169,6 +174,12 @@ class Hub:
             if stream == CONTROL_STREAM:
                 self._control(message)
             return
+        if "id" not in message:  # ephemeral: outside the ids, the gap logic and the history
+            origin, frame = message.get("origin"), message["frame"]
+            for subscriber in list(local):
+                if subscriber.connection_id != origin:
+                    subscriber.push_ephemeral(stream, frame)
+            return
         pending = self._filling.get(stream)
         if pending is not None:
             pending.append(message)
@@ -254,18 +265,16 @@ class Hub:
             self._start(self.reconcile([stream]))
 
     async def close(self) -> None:
-        """Stop receiving (tests, and servers that shut an event loop down). Cancel until
-        the tasks end: channels_redis can swallow a cancel that lands in its blocking read."""
+        """Stop receiving (tests, commands, and servers that shut an event loop down)."""
         for handle in self._tail_checks.values():
             handle.cancel()
         self._tail_checks.clear()
-        for _ in range(50):
-            pending = [task for task in self.tasks if not task.done()]
-            if not pending:
-                return
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending, timeout=0.1)
+        await self.transport.detach(self)
+        pending = [task for task in self.tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
@@ -293,7 +302,7 @@ async def get_hub() -> Hub:
     hub = _hubs.get(loop)
     if hub is None:
         hub = _hubs[loop] = Hub(loop)
-        hub.attached = loop.create_task(get_transport().attach(hub))
+        hub.attached = loop.create_task(hub.transport.attach(hub))
     assert hub.attached is not None
     await hub.attached
     return hub

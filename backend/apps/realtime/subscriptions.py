@@ -11,13 +11,16 @@ A replay can run ahead of the hub (it read an event the hub has not delivered ye
 message the hub fills later), so until the hub passes it, live events at or below the last
 id sent are dropped too.
 
-A transport supplies two outputs: `_deliver(event_id, frame)` for an event and
-`_send(message)` for a control message (`stream.resumed`, `stream.reset`).
+A transport supplies three outputs: `_deliver(event_id, frame)` for an event,
+`_send_frame(frame)` for an encoded message without an id (an ephemeral message,
+`publish.publish_ephemeral`) and `_send(message)` for a control message (`stream.resumed`,
+`stream.reset`).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from . import ids, metrics
@@ -32,18 +35,24 @@ class StreamSubscriber:
     """Mixin of a hub subscriber (hub.Subscriber); the transport calls `_init_subscriptions`."""
 
     hub: Hub | None
+    connection_id: str
     subscriptions: dict[str, Stream]
     _replaying: dict[str, list[tuple[str, str]]]
     _replayed_to: dict[str, tuple[int, int]]
 
     def _init_subscriptions(self) -> None:
         self.hub = None
+        # Names this connection across processes: an ephemeral message it sent skips it.
+        self.connection_id = uuid.uuid4().hex
         self.subscriptions = {}
         self._replaying = {}
         self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
 
     # -- the transport's outputs -------------------------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
+        raise NotImplementedError
+
+    def _send_frame(self, frame: str) -> None:
         raise NotImplementedError
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -107,6 +116,10 @@ class StreamSubscriber:
                     return  # sent by the replay already
                 del self._replayed_to[stream]
         self._deliver(event_id, frame)
+
+    def push_ephemeral(self, stream: str, frame: str) -> None:
+        """A message without an id: not replayed, not deduplicated, never buffered."""
+        self._send_frame(frame)
 
     def reset(self, stream: str) -> None:
         metrics.resets.inc()

@@ -4,11 +4,15 @@ stream, one message per process (not per socket).
 
 - `LocalTransport` (embedded mode): the publishing process is the only one; the event is
   handed to this process's hubs.
-- `LayerTransport` (Redis modes): the configured channel layer. Each process's hub owns one
-  channel and joins the group of each stream it has sockets on; publishing is one
+- `LayerTransport` (Redis modes): the configured channel layer. For each process's hub it
+  owns one channel and the tasks that read it, joins the group of each stream the hub has
+  sockets on, and calls the hub back (`Receiver`: `deliver`, `rejoin`, `audit`); publishing is one
   `group_send` per event. Synchronous publishers (views, Celery tasks) use one long-lived
   event loop in a background thread, so they never open an event loop or a Redis
   connection per call.
+
+A message without an `id` is ephemeral (`publish.publish_ephemeral`): it travels the same
+way, but the hub hands it on outside its gap logic, and it never enters the history.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import threading
 import time
 import weakref
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aredis
 from channels.layers import get_channel_layer
@@ -27,39 +31,53 @@ from django.conf import settings
 
 from . import metrics
 
-if TYPE_CHECKING:
-    from .hub import Hub
-
 logger = logging.getLogger(__name__)
 
-Message = dict[str, Any]  # {"stream", "id", "prev", "frame", "ts"}
+Message = dict[str, Any]  # {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"}
 MESSAGE_TYPE = "realtime.event"
 # Process-to-process control messages (revalidate a user's sockets); every hub joins it.
 CONTROL_STREAM = "realtime.control"
 
 
+class Receiver(Protocol):
+    """What the transport calls back: a process's hub (hub.py)."""
+
+    def deliver(self, message: Message) -> None: ...
+    def post(self, message: Message) -> None: ...
+    async def rejoin(self) -> bool: ...
+    async def audit(self) -> None: ...
+
+
 class Transport(Protocol):
     def send(self, message: Message) -> None: ...
-    async def attach(self, hub: Hub) -> None: ...
-    async def join(self, hub: Hub, stream: str) -> None: ...
-    async def leave(self, hub: Hub, stream: str) -> None: ...
+    async def send_async(self, message: Message) -> None: ...
+    async def attach(self, hub: Receiver) -> None: ...
+    async def detach(self, hub: Receiver) -> None: ...
+    async def join(self, hub: Receiver, stream: str) -> None: ...
+    async def leave(self, hub: Receiver, stream: str) -> None: ...
 
 
 class LocalTransport:
     def __init__(self) -> None:
-        self._hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+        self._hubs: weakref.WeakSet[Receiver] = weakref.WeakSet()
 
     def send(self, message: Message) -> None:
         for hub in list(self._hubs):
             hub.post(message)
 
-    async def attach(self, hub: Hub) -> None:
+    async def send_async(self, message: Message) -> None:
+        self.send(message)
+
+    async def attach(self, hub: Receiver) -> None:
         self._hubs.add(hub)
 
-    async def join(self, hub: Hub, stream: str) -> None:
+    async def detach(self, hub: Receiver) -> None:
+        self._hubs.discard(hub)
+
+    async def join(self, hub: Receiver, stream: str) -> None:
         pass
 
-    async def leave(self, hub: Hub, stream: str) -> None:
+    async def leave(self, hub: Receiver, stream: str) -> None:
         pass
 
 
@@ -77,6 +95,9 @@ class LayerTransport:
             raise RuntimeError("CHANNEL_LAYERS has no default layer; set CHANNEL_LAYER")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
+        # Per hub: its channel and the tasks that read it.
+        self._channels: weakref.WeakKeyDictionary[Receiver, str] = weakref.WeakKeyDictionary()
+        self._tasks: weakref.WeakKeyDictionary[Receiver, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
         # How often every stream is reconciled with its history, lost messages or not (0: never).
         self.audit_interval = float(settings.REALTIME["RECONCILE_INTERVAL"])
 
@@ -96,25 +117,46 @@ class LayerTransport:
     def send(self, message: Message) -> None:
         self.run(self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
+    async def send_async(self, message: Message) -> None:
+        """Publish from a server's event loop (ephemeral messages), without the hand-off to
+        the publisher loop."""
+        async with asyncio.timeout(self.send_timeout):
+            await self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message})
+
     # -- receiving (the hub's event loop) ----------------------------------------------
-    async def attach(self, hub: Hub) -> None:
-        hub.channel = await self.layer.new_channel("realtime.hub.")
-        await self.layer.group_add(CONTROL_STREAM, hub.channel)
-        hub.tasks.add(asyncio.create_task(self._receive(hub), name="realtime-hub-receive"))
-        hub.tasks.add(asyncio.create_task(self._watch(hub), name="realtime-hub-watch"))
+    async def attach(self, hub: Receiver) -> None:
+        channel = self._channels[hub] = await self.layer.new_channel("realtime.hub.")
+        await self.layer.group_add(CONTROL_STREAM, channel)
+        self._tasks[hub] = {
+            asyncio.create_task(self._receive(hub, channel), name="realtime-hub-receive"),
+            asyncio.create_task(self._watch(hub), name="realtime-hub-watch"),
+        }
 
-    async def join(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_add(stream, hub.channel)
+    async def detach(self, hub: Receiver) -> None:
+        """Stop reading for `hub`. Cancel until the tasks end: channels_redis can swallow a
+        cancel that lands in its blocking read."""
+        tasks = self._tasks.pop(hub, set())
+        self._channels.pop(hub, None)
+        for _ in range(50):
+            pending = [task for task in tasks if not task.done()]
+            if not pending:
+                return
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.1)
 
-    async def leave(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_discard(stream, hub.channel)
+    async def join(self, hub: Receiver, stream: str) -> None:
+        await self.layer.group_add(stream, self._channels[hub])
 
-    async def _receive(self, hub: Hub) -> None:
+    async def leave(self, hub: Receiver, stream: str) -> None:
+        await self.layer.group_discard(stream, self._channels[hub])
+
+    async def _receive(self, hub: Receiver, channel: str) -> None:
         backoff = 0.1
         task = asyncio.current_task()
         while True:
             try:
-                message = await self.layer.receive(hub.channel)
+                message = await self.layer.receive(channel)
                 backoff = 0.1
             except Exception as exc:  # Redis away or our connection cut: rejoin, then reconcile
                 if task is not None and task.cancelling():
@@ -130,14 +172,14 @@ class LayerTransport:
             if message.get("type") == MESSAGE_TYPE:
                 hub.deliver(message)
 
-    async def _rejoin(self, hub: Hub) -> None:
+    async def _rejoin(self, hub: Receiver) -> None:
         """Rejoin (and so reconcile) every stream, retrying until Redis answers."""
         backoff = 0.1
         while not await hub.rejoin():
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
 
-    async def _watch(self, hub: Hub) -> None:
+    async def _watch(self, hub: Receiver) -> None:
         """Every `watch_interval`, ask Redis who it is. Rejoin every group when it restarted
         (it forgot the memberships and the history) or answers again after not answering (a
         pause, an outage the receive loop may not have seen: the pub/sub layer reconnects on

@@ -6,7 +6,7 @@ from apps.core.api import IdField, RelatedId, StrictInput
 from apps.documents.models import Crate
 from apps.storage.models import StorageLocation
 
-from .models import Request
+from .models import Comment, Request
 
 
 class RequestSerializer(StrictInput, serializers.ModelSerializer[Request]):
@@ -61,3 +61,20 @@ class RequestFilters(serializers.Serializer[Any]):
 
     unit = IdField(required=False)
     status = serializers.ChoiceField(choices=Request.Status.choices, required=False, allow_blank=True)
+
+
+class RequestCommentSerializer(serializers.ModelSerializer[Comment]):
+    """A comment as `GET /api/requests/{id}/comments/` lists it."""
+
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ("id", "request", "author", "body", "created_at")
+        read_only_fields = fields
+
+
+class RequestCommentInSerializer(StrictInput):
+    """The body of a new comment, over REST and over a socket (`comment.create`)."""
+
+    body = serializers.CharField(min_length=1, max_length=2000, trim_whitespace=True)

@@ -11,6 +11,10 @@ has, storage allocated again to the same location) does none of that. Who may do
 | issue | approved | issued | store heads, unit admins, staff |
 | return | issued | returned | store heads, unit admins, staff |
 | update (title, crate) | pending, sent_back | pending | the requester, unit admins, staff |
+
+Each change publishes `request.updated` on the unit's stream and on the request's own
+(`requests.item.<id>`). A comment (`comment_create`, any member of the unit, in any status)
+publishes `comment.created` on both and records an audit entry.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ from django.db import transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.selectors import Role, unit_members, user_has_unit_role, user_is_unit_member
-from apps.audit.services import AuditedModel
+from apps.audit.services import AuditedModel, audit_record
 from apps.core.api import Conflict
 from apps.documents.models import Crate
 from apps.notifications.services import notify_user
+from apps.realtime.publish import publish_on_commit
 from apps.storage.models import StorageLocation
 
-from .events import RequestUpdated
-from .models import Request
-from .serializers import RequestSerializer
-from .streams import unit_requests
+from .events import CommentCreated, RequestUpdated
+from .models import Comment, Request
+from .serializers import RequestCommentSerializer, RequestSerializer
+from .streams import request_item, unit_requests
 
 Status = Request.Status
 DECIDERS: set[str] = {Role.APPROVER, Role.ADMIN}
@@ -40,6 +45,7 @@ REQUESTS = AuditedModel(
     stream=unit_requests,
     event=RequestUpdated,
     serializer=RequestSerializer,
+    own_stream=lambda request: request_item.name(request_id=request.pk),
 )
 
 
@@ -187,3 +193,23 @@ def request_update(*, actor: Any, request: Request, **fields: Any) -> Request:
         status=Status.PENDING,
         **fields,
     )
+
+
+@transaction.atomic
+def comment_create(*, actor: Any, request: Request, body: str) -> Comment:
+    """A comment by a member of the request's unit (the caller found the request through
+    the member's own requests: others get 404 before this)."""
+    if not user_is_unit_member(actor, request.unit_id):
+        raise PermissionDenied("you are not a member of this request's unit")
+    comment = Comment.objects.create(request=request, author=actor, body=body)
+    event = CommentCreated(
+        action="created",
+        object_id=comment.pk,
+        request_id=request.pk,
+        data=dict(RequestCommentSerializer(comment).data),
+        updated_by=actor.username,
+    )
+    for stream in REQUESTS.streams(request):
+        publish_on_commit(stream, event)
+    audit_record(actor=actor, unit_id=request.unit_id, action="commented", obj=comment, changes={"body": body})
+    return comment

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.RequestListApi.as_view(), name="request-list"),
     path("<id:pk>/", views.RequestDetailApi.as_view(), name="request-detail"),
+    path("<id:pk>/comments/", views.RequestCommentListApi.as_view(), name="request-comments"),
     *[
         path(f"<id:pk>/{name}/", views.RequestActionApi.as_view(service=service, body=body), name=f"request-{name}")
         for name, (service, body) in views.ACTIONS.items()

@@ -22,6 +22,8 @@ from .serializers import (
     AllocateSerializer,
     CommentSerializer,
     ReasonSerializer,
+    RequestCommentInSerializer,
+    RequestCommentSerializer,
     RequestFilters,
     RequestSerializer,
     RequestUpdateSerializer,
@@ -58,6 +60,23 @@ class RequestDetailApi(APIView):
     @extend_schema(responses=RequestSerializer)
     def get(self, request: HttpRequest, pk: int) -> Response:
         return Response(RequestSerializer(get_request(request.user, pk)).data)
+
+
+class RequestCommentListApi(APIView):
+    """`GET|POST /api/requests/{id}/comments/`: the request's comments, oldest first."""
+
+    @extend_schema(responses=RequestCommentSerializer(many=True))
+    def get(self, request: HttpRequest, pk: int) -> Response:
+        comments = get_request(request.user, pk).comments.select_related("author")
+        return Response(RequestCommentSerializer(comments, many=True).data)
+
+    @extend_schema(request=RequestCommentInSerializer, responses={201: RequestCommentSerializer})
+    def post(self, request: HttpRequest, pk: int) -> Response:
+        target = get_request(request.user, pk)
+        serializer = RequestCommentInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(actor=request.user, request=target, body=serializer.validated_data["body"])
+        return Response(RequestCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class RequestActionSchema(AutoSchema):
