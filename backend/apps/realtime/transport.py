@@ -4,11 +4,12 @@ stream, one message per process (not per socket).
 
 - `LocalTransport` (embedded mode): the publishing process is the only one; the event is
   handed to this process's hubs.
-- `LayerTransport` (Redis modes): the configured channel layer. Each process's hub owns one
-  channel and joins the group of each stream it has sockets on; publishing is one
-  `group_send` per event. Synchronous publishers (views, Celery tasks) use one long-lived
-  event loop in a background thread, so they never open an event loop or a Redis
-  connection per call.
+- `LayerTransport` (Redis modes): the configured channel layer, one per Redis server of
+  REALTIME_REDIS_URLS (a stream uses the layer of `shard_for(stream)`, the server of its
+  history). Each process's hub owns one channel per layer and joins the group of each
+  stream it has sockets on; publishing is one `group_send` per event. Synchronous
+  publishers (views, Celery tasks) use one long-lived event loop in a background thread,
+  so they never open an event loop or a Redis connection per call.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import weakref
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-import redis.asyncio as aredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import metrics
+from .redis_config import layer_alias, realtime_targets, shard_for
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -69,11 +70,21 @@ class LayerTransport:
     watch_interval = 2.0
 
     def __init__(self) -> None:
-        self.layer = get_channel_layer()
-        if self.layer is None:
-            raise RuntimeError("CHANNEL_LAYERS has no default layer; set CHANNEL_LAYER")
+        # One channel layer per Redis (REALTIME_REDIS_URLS): a stream's group, and the
+        # messages to every hub listening to it, stay on the stream's Redis, so losing one
+        # server stops only its streams.
+        self.targets = realtime_targets()
+        self.layers = [get_channel_layer(layer_alias(index)) for index in range(len(self.targets))]
+        if None in self.layers:
+            raise RuntimeError("CHANNEL_LAYERS has no layer for each of REALTIME_REDIS_URLS; set CHANNEL_LAYER")
+        self.layer = self.layers[0]
+        # Each hub's channel on each layer (a hub receives on every Redis).
+        self._channels: weakref.WeakKeyDictionary[Hub, list[str]] = weakref.WeakKeyDictionary()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
+
+    def shard(self, stream: str) -> int:
+        return shard_for(stream, len(self.layers))
 
     # -- publishing (any thread) ------------------------------------------------------
     def _publisher_loop(self) -> asyncio.AbstractEventLoop:
@@ -89,27 +100,34 @@ class LayerTransport:
         return asyncio.run_coroutine_threadsafe(coro, self._publisher_loop()).result(self.send_timeout)
 
     def send(self, message: Message) -> None:
-        self.run(self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
+        layer = self.layers[self.shard(message["stream"])]
+        self.run(layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
     # -- receiving (the hub's event loop) ----------------------------------------------
     async def attach(self, hub: Hub) -> None:
-        hub.channel = await self.layer.new_channel("realtime.hub.")
-        await self.layer.group_add(CONTROL_STREAM, hub.channel)
-        hub.tasks.add(asyncio.create_task(self._receive(hub), name="realtime-hub-receive"))
-        hub.tasks.add(asyncio.create_task(self._watch(hub), name="realtime-hub-watch"))
+        channels = [await layer.new_channel("realtime.hub.") for layer in self.layers]
+        self._channels[hub] = channels
+        hub.channel = channels[0]
+        await self.join(hub, CONTROL_STREAM)
+        for index in range(len(self.layers)):
+            hub.tasks.add(asyncio.create_task(self._receive(hub, index), name=f"realtime-hub-receive-{index}"))
+            hub.tasks.add(asyncio.create_task(self._watch(hub, index), name=f"realtime-hub-watch-{index}"))
 
     async def join(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_add(stream, hub.channel)
+        index = self.shard(stream)
+        await self.layers[index].group_add(stream, self._channels[hub][index])
 
     async def leave(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_discard(stream, hub.channel)
+        index = self.shard(stream)
+        await self.layers[index].group_discard(stream, self._channels[hub][index])
 
-    async def _receive(self, hub: Hub) -> None:
+    async def _receive(self, hub: Hub, index: int) -> None:
+        layer, channel = self.layers[index], self._channels[hub][index]
         backoff = 0.1
         task = asyncio.current_task()
         while True:
             try:
-                message = await self.layer.receive(hub.channel)
+                message = await layer.receive(channel)
                 backoff = 0.1
             except Exception as exc:  # Redis away: wait, then rejoin (it may have restarted empty)
                 if task is not None and task.cancelling():
@@ -117,7 +135,12 @@ class LayerTransport:
                     # cleaning up; the loop is shutting down, so stop.
                     raise asyncio.CancelledError from exc
                 metrics.layer_errors.inc()
-                logger.warning("channel layer receive failed (%s); retrying in %.1fs", exc, backoff)
+                logger.warning(
+                    "channel layer receive failed on %s (%s); retrying in %.1fs",
+                    self.targets[index].describe(),
+                    exc,
+                    backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 await hub.rejoin()
@@ -125,10 +148,12 @@ class LayerTransport:
             if message.get("type") == MESSAGE_TYPE:
                 hub.deliver(message)
 
-    async def _watch(self, hub: Hub) -> None:
+    async def _watch(self, hub: Hub, index: int) -> None:
         """Rejoin every group when Redis restarted: it forgot the group memberships (and the
-        history, so the hubs' gap check announces stream.reset on the next event)."""
-        client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        history, so the hubs' gap check announces stream.reset on the next event). Through
+        Sentinel the client follows a failover, and the new master's run_id is a change too."""
+        target = self.targets[index]
+        client = target.async_client()
         seen = None
         try:
             while True:
@@ -136,10 +161,11 @@ class LayerTransport:
                 try:
                     run_id = (await client.info("server"))["run_id"]
                 except Exception as exc:
-                    logger.debug("Redis not answering the restart check: %s", exc)
+                    logger.debug("%s not answering the restart check: %s", target.describe(), exc)
                     continue
                 if seen is not None and run_id != seen:
-                    logger.warning("Redis restarted (run_id %s -> %s); rejoining groups", seen, run_id)
+                    logger.warning("%s restarted or failed over (run_id %s -> %s); rejoining groups",
+                                   target.describe(), seen, run_id)  # fmt: skip
                     metrics.layer_errors.inc()
                     await hub.rejoin()
                 seen = run_id

@@ -19,7 +19,6 @@ import socket
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -29,6 +28,7 @@ from apps.notifications.events import HealthProbe
 from apps.notifications.streams import health_probe
 from apps.realtime.hub import Hub, get_hub
 from apps.realtime.publish import publish
+from apps.realtime.redis_config import realtime_targets
 
 
 class Probe:
@@ -112,8 +112,8 @@ class CheckFailed(Exception):
 def describe_layer() -> str:
     if settings.CHANNEL_LAYER == "memory":
         return "in-process channel layer (embedded mode: reaches this process only)"
-    url = urlsplit(settings.REDIS_URL)  # host and port only: the URL may hold a password
-    return f"{settings.CHANNEL_LAYER} channel layer on Redis at {url.hostname}:{url.port or 6379}"
+    where = ", ".join(target.describe() for target in realtime_targets())  # never the password
+    return f"{settings.CHANNEL_LAYER} channel layer on {where}"
 
 
 class Command(BaseCommand):
