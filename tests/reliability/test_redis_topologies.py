@@ -2,12 +2,15 @@
 The Redis topologies of docs/deployment.md under faults, on real processes: a Sentinel group
 (master, replica, three Sentinels) whose master is SIGKILLed under load, with two Daphne
 processes and a Celery worker on the Sentinel URL; and two Redis servers sharing the streams
-(REALTIME_REDIS_URLS), one of which dies.
+(REALTIME_REDIS_URLS), one of which dies; and `make run` with a Sentinel URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ from apps.realtime.redis_config import shard_for
 from tests import support
 from tests.notifications.test_worker_publishing import celery_worker
 from tests.reliability import clients, faults
-from tests.reliability.clients import Demo, Socket
+from tests.reliability.clients import SECRET_KEY, Demo, Socket
 from tests.reliability.conftest import launcher
 
 MEMBERS = {"North": ("alice", "bob", "sam", "nina"), "South": ("carol", "dan")}
@@ -281,3 +284,50 @@ async def two_shards(
         f"events, writes to shard 1's stream committed (kept in the outbox), no socket closed"
     )
     await clients.close_all(everyone)
+
+
+# -- make run --------------------------------------------------------------------------------
+async def test_make_run_with_a_sentinel_url_serves_events_and_runs_tasks(
+    demo_database: Path, demo: Demo, sentinels: faults.SentinelGroup, tmp_path: Path
+) -> None:
+    """What `REDIS_URL=redis+sentinel://... make run` does (migrate, seed_demo, then
+    scripts/run_dev.sh: a Celery worker and the server of run_asgi.sh), and an event through it."""
+    env = {"REDIS_URL": sentinels.url, "REDIS_PREFIX": "makerun", "CELERY_BROKER_URL": "", "SECRET_KEY": SECRET_KEY}
+    server = support.Server(env)
+    faults.copy_database(demo_database, Path(server.tmp))
+    server.env.update(HOST="127.0.0.1", PORT=str(server.port))
+    server.manage("migrate", "--noinput")
+    server.manage("seed_demo", "--force")
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["scripts/run_dev.sh"], cwd=support.ROOT, env=server.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    server.proc, server.log = proc, log
+    try:
+        server.wait_ready(60)
+        bob_id, north = demo.users["bob"], demo.units["North"]
+        bob = await clients.Socket.open(f"{server.ws}/ws/notifications/{bob_id}/?token={demo.token('bob')}")
+        requests = await clients.Socket.open(f"{server.ws}/ws/requests/{north}/?token={demo.token('bob')}")
+        await bob.ping()
+        await requests.ping()
+        async with clients.api(server, demo.token("bob")) as api:
+            made = await clients.create_request(api, north, "through Sentinel")
+        await requests.wait(lambda s: made in request_ids(s), f"the event of request {made}")
+        async with clients.api(server, demo.token("admin")) as admin:
+            sent = await admin.post("/api/notifications/", json={"user": bob_id, "title": "Hi", "body": "via a task"})
+            assert sent.status_code == 202, sent.text
+        # The task runs in the worker run_dev.sh started, which found the broker through the Sentinels.
+        await bob.wait(lambda s: s.count("notification.created") == 1, "the notification the worker sent", 60)
+        await clients.close_all([bob, requests])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        print(log.read_text(errors="replace")[-4000:])
+        server.proc = None
+        server.stop()
