@@ -14,6 +14,7 @@ Entries are the payload (the envelope JSON without `id`); `ids.with_id` makes th
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -26,6 +27,8 @@ from django.conf import settings
 
 from . import ids
 from .redis_config import RedisTarget, realtime_targets, shard_for
+
+logger = logging.getLogger(__name__)
 
 Entry = tuple[str, str]  # (event id, frame)
 
@@ -40,6 +43,10 @@ class History(Protocol):
         ...
 
     async def latest(self, stream: str) -> Entry | None: ...
+
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        """The newest id of each stream (None for an empty one), in one round trip."""
+        ...
 
     async def entries(self, stream: str) -> list[Entry]:
         """Everything the history holds for a stream, oldest first."""
@@ -83,6 +90,11 @@ class MemoryHistory:
             entries = self._streams.get(stream)
             last = entries[-1] if entries else None
         return (last[1], ids.with_id(last[1], last[2])) if last else None
+
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        with self._lock:
+            found = {stream: self._streams.get(stream) for stream in streams}
+        return {stream: entries[-1][1] if entries else None for stream, entries in found.items()}
 
 
 # KEYS[1] = stream key; ARGV = payload, maxlen, ttl ms. Returns {new id, previous id or false}.
@@ -179,6 +191,35 @@ class RedisHistory:
             return None
         eid, fields = found[0]
         return eid.decode(), ids.with_id(eid.decode(), fields[b"p"].decode())
+
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        """One round trip per Redis. The streams of a Redis that does not answer are left out
+        (the others are still reconciled); when none answers, its error is raised."""
+        by_shard: dict[int, list[str]] = {}
+        for stream in streams:
+            by_shard.setdefault(shard_for(stream, len(self.shards)), []).append(stream)
+
+        async def newest(index: int, names: list[str]) -> dict[str, str | None]:
+            async with self.shards[index].client().pipeline(transaction=False) as pipe:
+                for stream in names:
+                    pipe.xrevrange(self.key(stream), "+", "-", count=1)
+                found = await pipe.execute()
+            return {stream: last[0][0].decode() if last else None for stream, last in zip(names, found, strict=True)}
+
+        answers = await asyncio.gather(*(newest(i, names) for i, names in by_shard.items()), return_exceptions=True)
+        result: dict[str, str | None] = {}
+        failures = []
+        for index, answer in zip(by_shard, answers, strict=True):
+            if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+                raise answer  # cancelled
+            if isinstance(answer, Exception):
+                logger.warning("history read on %s failed: %s", self.shards[index].target.describe(), answer)
+                failures.append(answer)
+            else:
+                result.update(answer)
+        if failures and len(failures) == len(by_shard):
+            raise failures[0]
+        return result
 
 
 _history: History | None = None

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -68,6 +69,8 @@ class LayerTransport:
     send_timeout = 2.0
     # How often each process asks Redis whether it restarted (its run_id changed).
     watch_interval = 2.0
+    # Longest wait between two attempts to rejoin while Redis is away.
+    max_backoff = 2.0
 
     def __init__(self) -> None:
         # One channel layer per Redis (REALTIME_REDIS_URLS): a stream's group, and the
@@ -82,6 +85,8 @@ class LayerTransport:
         self._channels: weakref.WeakKeyDictionary[Hub, list[str]] = weakref.WeakKeyDictionary()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
+        # How often every stream is reconciled with its history, lost messages or not (0: never).
+        self.audit_interval = float(settings.REALTIME["RECONCILE_INTERVAL"])
 
     def shard(self, stream: str) -> int:
         return shard_for(stream, len(self.layers))
@@ -129,32 +134,44 @@ class LayerTransport:
             try:
                 message = await layer.receive(channel)
                 backoff = 0.1
-            except Exception as exc:  # Redis away: wait, then rejoin (it may have restarted empty)
+            except Exception as exc:  # Redis away or our connection cut: rejoin, then reconcile
                 if task is not None and task.cancelling():
                     # channels_redis can turn our cancellation into another error while
                     # cleaning up; the loop is shutting down, so stop.
                     raise asyncio.CancelledError from exc
                 metrics.layer_errors.inc()
                 logger.warning(
-                    "channel layer receive failed on %s (%s); retrying in %.1fs",
-                    self.targets[index].describe(),
-                    exc,
-                    backoff,
+                    "channel layer receive failed on %s (%s); rejoining", self.targets[index].describe(), exc
                 )
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                await hub.rejoin()
+                backoff = min(backoff * 2, self.max_backoff)
+                await self._rejoin(hub, index)
                 continue
             if message.get("type") == MESSAGE_TYPE:
                 hub.deliver(message)
 
+    def _on(self, index: int) -> Callable[[str], bool]:
+        return lambda stream: self.shard(stream) == index
+
+    async def _rejoin(self, hub: Hub, index: int) -> None:
+        """Rejoin (and so reconcile) every stream of this Redis, retrying until it answers."""
+        backoff = 0.1
+        while not await hub.rejoin(self._on(index)):
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
     async def _watch(self, hub: Hub, index: int) -> None:
-        """Rejoin every group when Redis restarted: it forgot the group memberships (and the
-        history, so the hubs' gap check announces stream.reset on the next event). Through
-        Sentinel the client follows a failover, and the new master's run_id is a change too."""
+        """Every `watch_interval`, ask this Redis who it is. Rejoin its groups when it restarted
+        (it forgot the memberships and the history), failed over (through Sentinel the client
+        follows the failover, and the new master's run_id is a change too) or answers again
+        after not answering (a pause, an outage the receive loop may not have seen: the pub/sub
+        layer reconnects on its own). Every `audit_interval`, reconcile its streams anyway:
+        whatever was lost on the way, a quiet stream included, is filled or reset within that time."""
         target = self.targets[index]
         client = target.async_client()
         seen = None
+        unreachable = False
+        audited = time.monotonic()
         try:
             while True:
                 await asyncio.sleep(self.watch_interval)
@@ -162,12 +179,22 @@ class LayerTransport:
                     run_id = (await client.info("server"))["run_id"]
                 except Exception as exc:
                     logger.debug("%s not answering the restart check: %s", target.describe(), exc)
+                    unreachable = True
                     continue
-                if seen is not None and run_id != seen:
-                    logger.warning("%s restarted or failed over (run_id %s -> %s); rejoining groups",
-                                   target.describe(), seen, run_id)  # fmt: skip
-                    metrics.layer_errors.inc()
-                    await hub.rejoin()
+                restarted = seen is not None and run_id != seen
+                if restarted or unreachable:
+                    if restarted:
+                        logger.warning("%s restarted or failed over (run_id %s -> %s); rejoining groups",
+                                       target.describe(), seen, run_id)  # fmt: skip
+                        metrics.layer_errors.inc()
+                    else:
+                        logger.warning("%s answers again; rejoining groups", target.describe())
+                    seen, unreachable = run_id, False
+                    await self._rejoin(hub, index)
+                    audited = time.monotonic()
+                elif self.audit_interval and time.monotonic() - audited >= self.audit_interval:
+                    audited = time.monotonic()
+                    await hub.reconcile([stream for stream in hub.streams() if self.shard(stream) == index])
                 seen = run_id
         finally:
             await client.aclose()

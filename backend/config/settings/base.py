@@ -43,6 +43,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -217,6 +225,9 @@ REALTIME = {
     "TICKET_TTL": min(env_int("WS_TICKET_TTL", 30), 30),
     # Seconds between checks of the outbox for events commit-time delivery could not publish.
     "OUTBOX_RELAY_INTERVAL": 1.0,
+    # Seconds between two reconciles of every stream a process serves with its history (Redis
+    # modes): whatever a transport lost, on a quiet stream too, is then filled or reset. 0: off.
+    "RECONCILE_INTERVAL": env_float("REALTIME_RECONCILE_INTERVAL", 5.0),
 }
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
