@@ -18,7 +18,7 @@ from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.realtime.redis_config import SentinelPool, parse, parse_list, shard_for
+from apps.realtime.redis_config import SentinelPool, parse, parse_list, sending_layer_host, shard_for
 from config.settings.base import channel_layers_for
 from tests.support import BACKEND, PYTHON
 
@@ -74,7 +74,8 @@ def test_a_sentinel_url_configures_each_library() -> None:
         3,
         "s@cret",
     )
-    assert host["retry"].get_retries() > 0, "the first send after a failover must be retried"
+    assert "retry" not in host, "a receive must see a cut connection"
+    assert sending_layer_host(host)["retry"].get_retries() > 0, "the first send after a failover must be retried"
     for backend in (RedisChannelLayer, RedisPubSubChannelLayer):
         backend(hosts=[host])  # both accept it
 

@@ -88,6 +88,15 @@ class Writer:
         assert self._task is not None
         await self._task
 
+    async def until(self, done: Callable[[], bool], what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s; refused: {self.refused[:3]}"
+            await asyncio.sleep(0.05)  # polling the answers the writer collects
+
+    def after(self, moment: float) -> int:
+        return sum(1 for _, _, at in self.committed if at > moment)
+
     def of(self, unit: str, until: float = float("inf")) -> set[int]:
         return {rid for u, rid, at in self.committed if u == unit and at <= until}
 
@@ -137,15 +146,14 @@ async def failover_under_load(
 
     writer = Writer(servers, demo, units, per_second=10)
     writer.start()
-    await asyncio.sleep(3)  # load before the fault, not a synchronisation
-    assert writer.committed, f"no write succeeded before the failover: {writer.refused[:3]}"
+    await writer.until(lambda: len(writer.committed) >= 20, "20 events committed before the failover")
     killed_at = time.monotonic()
     sentinels.master.kill()
     while sentinels.writable_master() is not sentinels.replica:
         assert time.monotonic() - killed_at < 30, "the Sentinels did not promote the replica within 30s"
         await asyncio.sleep(0.05)  # polling the Sentinels
     writable_at = time.monotonic()
-    await asyncio.sleep(3)  # load after the failover
+    await writer.until(lambda: writer.after(writable_at) >= 20, "20 events committed after the failover")
     await writer.stop()
     assert not writer.refused, f"{len(writer.refused)} writes failed: {writer.refused[:3]}"
 

@@ -99,9 +99,9 @@ class RedisTarget:
         pools with channels_redis.utils.create_pool, which takes `master_name` + `sentinels`)."""
         # redis-py 8 reads with a 5 s socket timeout by default, the same as the layer's
         # BZPOPMIN wait: every idle receive would fail. Give reads room, but not forever.
-        # Its pools retry nothing by default: the retry makes the first send after a
-        # failover reach the new master instead of failing.
-        options: dict[str, Any] = {"socket_timeout": 15, "socket_connect_timeout": 5, "retry": retry(True)}
+        # No retry here: the hub's receive loop must see a cut connection, to rejoin and
+        # reconcile; the transport sends through `sending_layer_host`.
+        options: dict[str, Any] = {"socket_timeout": 15, "socket_connect_timeout": 5}
         if self.is_sentinel:
             sentinel_kwargs = {"socket_timeout": 2, "socket_connect_timeout": 2}
             return {
@@ -136,6 +136,13 @@ class RedisTarget:
         auth = f":{quote(self.password, safe='')}@" if self.password else ""
         url = ";".join(f"sentinel://{auth}{host}:{port}/{self.db}" for host, port in self.sentinels)
         return url, {"master_name": self.master_name, "sentinel_kwargs": {"socket_timeout": 2}}
+
+
+def sending_layer_host(host: dict[str, Any]) -> dict[str, Any]:
+    """A `layer_host` for a layer that only sends: a command that failed on a broken
+    connection is tried again on a new one (after a failover the new connection asks the
+    Sentinels, so the first send after it reaches the new master instead of failing)."""
+    return {**host, "retry": retry(True)}
 
 
 class SentinelPool(redis.sentinel.SentinelConnectionPool):

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from . import metrics
-from .redis_config import layer_alias, realtime_targets, shard_for
+from .redis_config import layer_alias, realtime_targets, sending_layer_host, shard_for
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -81,6 +82,9 @@ class LayerTransport:
         if None in self.layers:
             raise RuntimeError("CHANNEL_LAYERS has no layer for each of REALTIME_REDIS_URLS; set CHANNEL_LAYER")
         self.layer = self.layers[0]
+        # Publishing goes through a second instance of each layer whose connections retry
+        # (see redis_config.sending_layer_host); the hubs receive on the first.
+        self.senders = [_sending_layer(layer_alias(index)) for index in range(len(self.targets))]
         # Each hub's channel on each layer (a hub receives on every Redis).
         self._channels: weakref.WeakKeyDictionary[Hub, list[str]] = weakref.WeakKeyDictionary()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +109,7 @@ class LayerTransport:
         return asyncio.run_coroutine_threadsafe(coro, self._publisher_loop()).result(self.send_timeout)
 
     def send(self, message: Message) -> None:
-        layer = self.layers[self.shard(message["stream"])]
+        layer = self.senders[self.shard(message["stream"])]
         self.run(layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
     # -- receiving (the hub's event loop) ----------------------------------------------
@@ -198,6 +202,13 @@ class LayerTransport:
                 seen = run_id
         finally:
             await client.aclose()
+
+
+def _sending_layer(alias: str) -> Any:
+    config = settings.CHANNEL_LAYERS[alias]
+    options = config.get("CONFIG", {})
+    hosts = [sending_layer_host(host) for host in options["hosts"]]
+    return import_string(config["BACKEND"])(**{**options, "hosts": hosts})
 
 
 _transport: Transport | None = None
