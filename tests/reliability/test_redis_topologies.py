@@ -40,7 +40,11 @@ def check_order(socket: Socket) -> None:
 
 class Writer:
     """Creates requests over HTTP at a steady rate (alternating units and servers), without
-    waiting for one answer before the next: the rate holds while Redis is failing over."""
+    waiting for one answer before the next: the rate holds while Redis is failing over. At
+    most `in_flight` requests wait for their answer at once: on a starved machine the rate
+    drops instead of piling up writers on the database (SQLite's lock is not fair)."""
+
+    in_flight = 8
 
     def __init__(self, servers: list[support.Server], demo: Demo, units: dict[str, int], per_second: float) -> None:
         self.servers, self.demo, self.units, self.interval = servers, demo, units, 1 / per_second
@@ -48,6 +52,8 @@ class Writer:
         self.refused: list[str] = []
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(self.in_flight)
+        self.started = self.stopped = 0.0
 
     async def _one(self, client: httpx.AsyncClient, unit: str, n: int) -> None:
         body = {"unit": self.units[unit], "request_type": "storage", "title": f"under load {n}"}
@@ -56,6 +62,8 @@ class Writer:
         except httpx.HTTPError as exc:
             self.refused.append(f"{unit} #{n}: {exc!r}")
             return
+        finally:
+            self._slots.release()
         if response.status_code != 201:
             self.refused.append(f"{unit} #{n}: {response.status_code} {response.text[:200]}")
             return
@@ -68,13 +76,16 @@ class Writer:
         ]  # (server, unit) pairs
         pending: set[asyncio.Task[None]] = set()
         n = 0
+        self.started = time.monotonic()
         try:
             while not self._stop.is_set():
+                await self._slots.acquire()
                 unit = names[n % len(names)]
                 client = api[(n // len(names)) % len(self.servers) * len(names) + n % len(names)]
                 pending.add(asyncio.create_task(self._one(client, unit, n)))
                 n += 1
                 await asyncio.sleep(self.interval)  # the rate of writes, not a synchronisation
+            self.stopped = time.monotonic()
             await asyncio.gather(*pending)
         finally:
             for client in api:
@@ -93,6 +104,9 @@ class Writer:
         while not done():
             assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s; refused: {self.refused[:3]}"
             await asyncio.sleep(0.05)  # polling the answers the writer collects
+
+    def rate(self) -> float:
+        return len(self.committed) / max(self.stopped - self.started, 0.001)
 
     def after(self, moment: float) -> int:
         return sum(1 for _, _, at in self.committed if at > moment)
@@ -185,10 +199,10 @@ async def failover_under_load(
     lost = sum(len(writer.of(unit_of[id(s)]) - request_ids(s)) for s in sockets if not s.count("stream.reset"))
     relayed = sum(m.get("syncline_outbox_retries_total", 0) for m in outbox)
     summary(
-        f"sentinel-failover: {len(sockets)} clients on 2 servers, {len(writer.committed)} events at 10/s, master "
-        f"SIGKILLed, new master writable after {writable_at - killed_at:.1f} s; delayed (committed during the "
-        f"failover) {len(during)}, replayed from the outbox {relayed:.0f} times, reset {len(resets)} sockets, "
-        f"lost {lost}, closed {len(closed)}; progress job {stored['status']} "
+        f"sentinel-failover: {len(sockets)} clients on 2 servers, {len(writer.committed)} events at "
+        f"{writer.rate():.1f}/s, master SIGKILLed, new master writable after {writable_at - killed_at:.1f} s; "
+        f"delayed (committed during the failover) {len(during)}, replayed from the outbox {relayed:.0f} times, "
+        f"reset {len(resets)} sockets, lost {lost}, closed {len(closed)}; progress job {stored['status']} "
         f"({job.count('progress.updated')} events)"
     )
     for socket in sockets:
