@@ -82,7 +82,7 @@ def test_a_sentinel_url_configures_each_library() -> None:
     url, options = target.celery()
     assert (
         url
-        == "sentinel://:s%40cret@10.0.0.1:26379/3;sentinel://:s%40cret@10.0.0.2:26380/3;sentinel://:s%40cret@::1:26379/3"
+        == "sentinel://:s%40cret@10.0.0.1:26379/3;sentinel://:s%40cret@10.0.0.2:26380/3;sentinel://:s%40cret@[::1]:26379/3"
     )
     assert options["master_name"] == "mymaster"
 

@@ -134,7 +134,8 @@ class RedisTarget:
         if not self.is_sentinel:
             return self.url, {}
         auth = f":{quote(self.password, safe='')}@" if self.password else ""
-        url = ";".join(f"sentinel://{auth}{host}:{port}/{self.db}" for host, port in self.sentinels)
+        hosts = [(f"[{host}]" if ":" in host else host, port) for host, port in self.sentinels]  # IPv6
+        url = ";".join(f"sentinel://{auth}{host}:{port}/{self.db}" for host, port in hosts)
         return url, {"master_name": self.master_name, "sentinel_kwargs": {"socket_timeout": 2}}
 
 
