@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,15 +26,16 @@ from tests import support
 
 
 @pytest.fixture
-def master_and_replica() -> Iterator[tuple[str, redis.Redis]]:
-    """A throwaway master and one replica of it; yields (master URL, replica client)."""
+def master_and_replica(tmp_path: Path) -> Iterator[tuple[str, redis.Redis]]:
+    """A throwaway master and one replica of it; yields (master URL, replica client). The
+    replica runs in tmp_path: it writes the master's snapshot there when it syncs."""
     binary = shutil.which("redis-server")
     assert binary is not None, "redis-server is not installed: `apt-get install redis-server`"
     with support.own_redis() as (url, _):
         port = support.free_port()
         master_port = url.rsplit(":", 1)[1].split("/")[0]
         args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--replicaof", "127.0.0.1", master_port]
-        proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, cwd=tmp_path)
         try:
             replica = redis.Redis(port=port, socket_timeout=2)
             support.wait_until(
