@@ -102,6 +102,7 @@ def reset_realtime() -> None:
 def configured_layer(settings: Any, mode: str, url: str, prefix: str) -> Iterator[None]:
     settings.CHANNEL_LAYER = mode
     settings.REDIS_URL = url
+    settings.REALTIME_REDIS_URLS = [url] if url else []
     settings.REDIS_PREFIX = prefix
     settings.CHANNEL_LAYERS = channel_layers_for(mode, url, prefix)
     reset_realtime()

@@ -16,6 +16,7 @@ from django.db import transaction
 from apps.dashboard import selectors, services
 from apps.dashboard.coalesce import Coalescer
 from apps.realtime.events import validate
+from apps.realtime.redis_config import parse
 from tests.support import Demo, close_code, connect, nothing_more, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,7 +157,7 @@ def test_processes_sharing_redis_publish_at_most_once_a_second_and_each_publishe
     ran = threading.Condition()
 
     def process(name: str) -> Coalescer:
-        gate = services.RedisGate(redis_url, prefix)  # a client of its own, like another process
+        gate = services.RedisGate(parse(redis_url), prefix)  # a client of its own, like another process
 
         def publish() -> None:
             with ran:

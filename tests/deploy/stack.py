@@ -27,7 +27,15 @@ RUN_ASGI = ROOT / "run_asgi.sh"
 SECRET_KEY = "deploy-test-secret-key-with-enough-length-for-hs256"
 PASSWORD = "demo-pass-123"
 # Settings that must come from each test, never from the environment pytest runs in.
-_OUTER = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "CHANNEL_LAYER", "CELERY_BROKER_URL")
+_OUTER = (
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "REALTIME_REDIS_URLS",
+    "REDIS_PREFIX",
+    "CHANNEL_LAYER",
+    "CELERY_BROKER_URL",
+)
 
 
 def app_env(database_url: str, redis_url: str, prefix: str, **extra: str) -> dict[str, str]:

@@ -73,7 +73,9 @@ def launcher(demo_database: Path, redis_url: str) -> Iterator[Launch]:
     def start(share: support.Server | None = None, **env: str) -> support.Server:
         # Everything on the test's own Redis, whatever the environment pytest runs in says.
         settings = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "CHANNEL_LAYER": "redis", "SECRET_KEY": SECRET_KEY}
-        settings.update(CELERY_BROKER_URL=redis_url, **env)
+        # Empty CELERY_BROKER_URL and REALTIME_REDIS_URLS: both follow REDIS_URL (Sentinel included).
+        settings.update(CELERY_BROKER_URL="", REALTIME_REDIS_URLS="")
+        settings.update(env)
         if share is not None:
             server = support.Server(settings, db=share.db)
         else:

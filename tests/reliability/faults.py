@@ -160,3 +160,113 @@ class PeakRss:
     @property
     def growth(self) -> float:
         return self.peak - self.start
+
+
+@dataclass
+class SentinelGroup:
+    """A master, its replica and three Sentinels watching them (`redis-server --sentinel`),
+    each on a free port, with short timeouts: a dead master is failed over in about 2 s."""
+
+    name: str
+    directory: Path
+    master: RedisProcess
+    replica: RedisProcess
+    sentinels: list[tuple[int, subprocess.Popen[bytes]]]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{port}" for port, _ in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.name}/0"
+
+    def master_address(self) -> tuple[str, int] | None:
+        """The master as the Sentinels that answer see it."""
+        for port, _ in self.sentinels:
+            with contextlib.suppress(redis_client.RedisError):
+                client = redis_client.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
+                host, master_port = client.sentinel_get_master_addr_by_name(self.name)
+                return host.decode() if isinstance(host, bytes) else str(host), int(master_port)
+        return None
+
+    def writable_master(self) -> RedisProcess | None:
+        """The process that is the master and takes writes now, if any."""
+        address = self.master_address()
+        for process in (self.master, self.replica):
+            if address is not None and process.port == address[1] and process.proc.poll() is None:
+                with contextlib.suppress(redis_client.RedisError):
+                    client = redis_client.Redis(port=process.port, socket_timeout=1, socket_connect_timeout=1)
+                    if client.info("replication")["role"] == "master":
+                        client.set(f"{self.name}:writable", "1")
+                        return process
+        return None
+
+
+def _wait_answering(port: int, what: str, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(redis_client.RedisError):
+            if redis_client.Redis(port=port, socket_timeout=1, socket_connect_timeout=1).ping():
+                return
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise AssertionError(f"{what} on port {port} did not start within {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def sentinel_group(directory: Path, name: str = "syncline") -> Iterator[SentinelGroup]:
+    binary = shutil.which("redis-server")
+    assert binary is not None, "redis-server is not installed: `apt-get install redis-server`"
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(args: list[str], what: str, port: int) -> subprocess.Popen[bytes]:
+        log = (directory / f"{what.replace(' ', '-')}-{port}.log").open("wb")
+        proc = subprocess.Popen([binary, *args], stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+        started.append(proc)
+        _wait_answering(port, what, proc)
+        return proc
+
+    try:
+        plain = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        master_port, replica_port = support.free_port(), support.free_port()
+        master = run(["--port", str(master_port), *plain], "master", master_port)
+        replica = run(
+            ["--port", str(replica_port), *plain, "--replicaof", "127.0.0.1", str(master_port)], "replica", replica_port
+        )
+        replica_client = redis_client.Redis(port=replica_port, socket_timeout=2)
+        deadline = time.monotonic() + 15
+        while replica_client.info("replication").get("master_link_status") != "up":
+            assert time.monotonic() < deadline, "the replica did not sync with the master within 15s"
+            time.sleep(0.05)
+        sentinels = []
+        for _ in range(3):
+            port = support.free_port()
+            config = directory / f"sentinel-{port}.conf"
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+                f"sentinel monitor {name} 127.0.0.1 {master_port} 2\n"
+                f"sentinel down-after-milliseconds {name} 1000\n"
+                f"sentinel failover-timeout {name} 5000\n"
+                f"sentinel parallel-syncs {name} 1\n"
+            )
+            sentinels.append((port, run([str(config), "--sentinel"], "sentinel", port)))
+        group = SentinelGroup(
+            name,
+            directory,
+            RedisProcess(f"redis://127.0.0.1:{master_port}/0", master),
+            RedisProcess(f"redis://127.0.0.1:{replica_port}/0", replica),
+            sentinels,
+        )
+        # Every Sentinel knows the replica and the other Sentinels before the test begins.
+        deadline = time.monotonic() + 30
+        for port, _ in sentinels:
+            client = redis_client.Redis(port=port, socket_timeout=2)
+            while True:
+                info = client.sentinel_master(name)
+                if int(info["num-slaves"]) >= 1 and int(info["num-other-sentinels"]) >= 2:
+                    break
+                assert time.monotonic() < deadline, f"Sentinel {port} did not discover the group within 30s: {info}"
+                time.sleep(0.1)
+        yield group
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()

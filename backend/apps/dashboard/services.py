@@ -19,13 +19,13 @@ import json
 import weakref
 from typing import Any, Protocol
 
-import redis
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from apps.realtime.history import get_history
 from apps.realtime.publish import publish
+from apps.realtime.redis_config import RedisTarget, parse
 
 from .coalesce import Coalescer
 from .events import DashboardUpdated
@@ -90,8 +90,8 @@ class RedisGate:
     publishes (the first to set it publishes, the others wait until it expires) and one
     remembers the digest of the last KPIs published."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    def __init__(self, target: RedisTarget, prefix: str) -> None:
+        self.client = target.sync_client()
         self.slot_key = f"{prefix}:dashboard:slot"
         self.digest_key = f"{prefix}:dashboard:digest"
 
@@ -118,7 +118,7 @@ def current_gate() -> Gate:
     gate = _gates.get(history)
     if gate is None:
         redis_mode = bool(settings.REDIS_URL) and settings.CHANNEL_LAYER != "memory"
-        gate = RedisGate(settings.REDIS_URL, settings.REDIS_PREFIX) if redis_mode else LocalGate()
+        gate = RedisGate(parse(settings.REDIS_URL), settings.REDIS_PREFIX) if redis_mode else LocalGate()
         _gates[history] = gate
     return gate
 

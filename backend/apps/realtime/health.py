@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import redis.asyncio as aredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 
 from .events import Event, register_event
+from .redis_config import realtime_targets
 from .streams import Stream, register
 
 
@@ -60,17 +60,19 @@ async def check_database() -> dict[str, Any]:
 
 
 async def check_channel_layer() -> dict[str, Any]:
-    """The layer's Redis answers (always true for the in-process layer)."""
+    """Every Redis of the layer answers (always true for the in-process layer)."""
     if settings.CHANNEL_LAYER == "memory":
         return {"ok": True, "backend": "memory"}
     start = time.perf_counter()
-    client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await asyncio.wait_for(client.ping(), 3)
-    except Exception as exc:
-        return {"ok": False, "backend": settings.CHANNEL_LAYER, "error": str(exc)[:200] or type(exc).__name__}
-    finally:
-        await client.aclose()
+    for target in realtime_targets():
+        client = target.async_client(retry=None)  # a failing check answers now; the next one retries
+        try:
+            await asyncio.wait_for(client.ping(), 3)
+        except Exception as exc:
+            error = f"{target.describe()}: {str(exc)[:200] or type(exc).__name__}"
+            return {"ok": False, "backend": settings.CHANNEL_LAYER, "error": error}
+        finally:
+            await client.aclose()
     return {"ok": True, "backend": settings.CHANNEL_LAYER, "ms": round((time.perf_counter() - start) * 1000, 1)}
 
 

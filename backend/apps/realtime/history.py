@@ -4,7 +4,9 @@ Per-stream history: it hands out each event's id and keeps the recent events for
 - `MemoryHistory` (embedded mode): a bounded deque per stream in this process.
 - `RedisHistory` (Redis mode): one Redis stream per stream (`XADD ... MAXLEN ~ N`), shared
   by every process; one Lua call appends and returns the new id and the previous one, so a
-  subscriber can tell when it missed something (see hub.py).
+  subscriber can tell when it missed something (see hub.py). With several Redis servers
+  (REALTIME_REDIS_URLS) each stream lives on `shard_for(stream)`, the server of its
+  transport group; with REALTIME_REDIS_WAIT_REPLICAS an append also waits for replicas.
 
 Entries are the payload (the envelope JSON without `id`); `ids.with_id` makes the frame.
 """
@@ -12,6 +14,7 @@ Entries are the payload (the envelope JSON without `id`); `ids.with_id` makes th
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -23,6 +26,9 @@ import redis.asyncio as aredis
 from django.conf import settings
 
 from . import ids
+from .redis_config import RedisTarget, realtime_targets, shard_for
+
+logger = logging.getLogger(__name__)
 
 Entry = tuple[str, str]  # (event id, frame)
 
@@ -101,35 +107,72 @@ return {id, false}
 """
 
 
+class ReplicationTimeout(redis.RedisError):
+    """Fewer replicas than REALTIME_REDIS_WAIT_REPLICAS confirmed an append in time. The
+    event is in the master's history, but not yet safe from its death: the publisher fails,
+    the outbox keeps the row and the relay publishes it again."""
+
+
+class _Shard:
+    """The history's clients of one Redis server (or Sentinel group)."""
+
+    def __init__(self, target: RedisTarget) -> None:
+        self.target = target
+        self.sync = target.sync_client()
+        self.script = self.sync.register_script(_APPEND)
+        # redis.asyncio clients belong to one event loop each.
+        self.clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = weakref.WeakKeyDictionary()
+
+    def client(self) -> aredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self.clients.get(loop)
+        if client is None:
+            client = self.clients[loop] = self.target.async_client()
+        return client
+
+
 class RedisHistory:
     # A stream nobody publishes to for a day is dropped; its clients get stream.reset.
     ttl_ms = 24 * 3600 * 1000
+    # How long an append waits for its replicas (REALTIME_REDIS_WAIT_REPLICAS), ms: under
+    # the clients' 2 s socket timeout.
+    wait_timeout_ms = 1000
 
-    def __init__(self, url: str, prefix: str, size: int) -> None:
-        self.url, self.prefix, self.size = url, prefix, size
-        self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._script = self._sync.register_script(_APPEND)
-        # redis.asyncio clients belong to one event loop each.
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = weakref.WeakKeyDictionary()
+    def __init__(self, targets: list[RedisTarget], prefix: str, size: int, wait_replicas: int = 0) -> None:
+        self.prefix, self.size, self.wait_replicas = prefix, size, wait_replicas
+        self.shards = [_Shard(target) for target in targets]
 
     def key(self, stream: str) -> str:
         return f"{self.prefix}:history:{stream}"
 
-    def _client(self) -> aredis.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = aredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-            self._async[loop] = client
-        return client
+    def shard(self, stream: str) -> _Shard:
+        """The Redis holding this stream (the one its transport group is on, too)."""
+        return self.shards[shard_for(stream, len(self.shards))]
+
+    def _client(self, stream: str) -> aredis.Redis:
+        return self.shard(stream).client()
 
     def append(self, stream: str, payload: str) -> tuple[str, str | None]:
-        new, prev = self._script(keys=[self.key(stream)], args=[payload, self.size, self.ttl_ms])
+        shard = self.shard(stream)
+        args: list[str | int] = [payload, self.size, self.ttl_ms]
+        if not self.wait_replicas:
+            new, prev = shard.script(keys=[self.key(stream)], args=args)
+        else:
+            # One round trip: the append, then WAIT for the replicas to have it.
+            with shard.sync.pipeline(transaction=False) as pipe:
+                shard.script(keys=[self.key(stream)], args=args, client=pipe)
+                pipe.wait(self.wait_replicas, self.wait_timeout_ms)
+                (new, prev), acknowledged = pipe.execute()
+            if acknowledged < self.wait_replicas:
+                raise ReplicationTimeout(
+                    f"{acknowledged} of {self.wait_replicas} replicas confirmed event {new.decode()} of {stream} "
+                    f"within {self.wait_timeout_ms} ms ({shard.target.describe()})"
+                )
         return new.decode(), prev.decode() if prev else None
 
     async def read_after(self, stream: str, last_id: str) -> list[Entry] | None:
         after = ids.parse(last_id)
-        async with self._client().pipeline(transaction=False) as pipe:
+        async with self._client(stream).pipeline(transaction=False) as pipe:
             pipe.xrange(self.key(stream), "-", "+", count=1)
             pipe.xrevrange(self.key(stream), "+", "-", count=1)
             pipe.xrange(self.key(stream), f"({last_id}", "+")
@@ -139,22 +182,44 @@ class RedisHistory:
         return [(eid.decode(), ids.with_id(eid.decode(), f[b"p"].decode())) for eid, f in entries]
 
     async def entries(self, stream: str) -> list[Entry]:
-        found: Any = await self._client().xrange(self.key(stream), "-", "+")
+        found: Any = await self._client(stream).xrange(self.key(stream), "-", "+")
         return [(eid.decode(), ids.with_id(eid.decode(), f[b"p"].decode())) for eid, f in found]
 
     async def latest(self, stream: str) -> Entry | None:
-        found: Any = await self._client().xrevrange(self.key(stream), "+", "-", count=1)
+        found: Any = await self._client(stream).xrevrange(self.key(stream), "+", "-", count=1)
         if not found:
             return None
         eid, fields = found[0]
         return eid.decode(), ids.with_id(eid.decode(), fields[b"p"].decode())
 
     async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
-        async with self._client().pipeline(transaction=False) as pipe:
-            for stream in streams:
-                pipe.xrevrange(self.key(stream), "+", "-", count=1)
-            found = await pipe.execute()
-        return {stream: last[0][0].decode() if last else None for stream, last in zip(streams, found, strict=True)}
+        """One round trip per Redis. The streams of a Redis that does not answer are left out
+        (the others are still reconciled); when none answers, its error is raised."""
+        by_shard: dict[int, list[str]] = {}
+        for stream in streams:
+            by_shard.setdefault(shard_for(stream, len(self.shards)), []).append(stream)
+
+        async def newest(index: int, names: list[str]) -> dict[str, str | None]:
+            async with self.shards[index].client().pipeline(transaction=False) as pipe:
+                for stream in names:
+                    pipe.xrevrange(self.key(stream), "+", "-", count=1)
+                found = await pipe.execute()
+            return {stream: last[0][0].decode() if last else None for stream, last in zip(names, found, strict=True)}
+
+        answers = await asyncio.gather(*(newest(i, names) for i, names in by_shard.items()), return_exceptions=True)
+        result: dict[str, str | None] = {}
+        failures = []
+        for index, answer in zip(by_shard, answers, strict=True):
+            if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+                raise answer  # cancelled
+            if isinstance(answer, Exception):
+                logger.warning("history read on %s failed: %s", self.shards[index].target.describe(), answer)
+                failures.append(answer)
+            else:
+                result.update(answer)
+        if failures and len(failures) == len(by_shard):
+            raise failures[0]
+        return result
 
 
 _history: History | None = None
@@ -172,7 +237,8 @@ def get_history() -> History:
         if _history is None:
             size = int(settings.REALTIME["HISTORY_SIZE"])
             if settings.REDIS_URL and settings.CHANNEL_LAYER != "memory":
-                _history = RedisHistory(settings.REDIS_URL, settings.REDIS_PREFIX, size)
+                wait = int(settings.REALTIME_REDIS_WAIT_REPLICAS)
+                _history = RedisHistory(realtime_targets(), settings.REDIS_PREFIX, size, wait)
             else:
                 _history = MemoryHistory(size)
         return _history

@@ -28,7 +28,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from . import ids, metrics
@@ -120,23 +120,30 @@ class Hub:
                 except Exception as exc:  # the group expires on its own; never fail a disconnect
                     logger.warning("leaving %s failed: %s", stream, exc)
 
-    async def rejoin(self) -> bool:
-        """Join every stream again (after Redis comes back it may have forgotten us), then
-        reconcile them all. False when the transport is still unreachable: call again."""
+    def streams(self) -> list[str]:
+        """The streams with subscribers here."""
+        return list(self._subscribers)
+
+    async def rejoin(self, where: Callable[[str], bool] | None = None) -> bool:
+        """Join every stream again (after Redis comes back it may have forgotten us), or those
+        `where` picks (the streams of one Redis), then reconcile them. False when the
+        transport is still unreachable: call again."""
         async with self._lock:
+            streams = [s for s in [CONTROL_STREAM, *self._subscribers] if where is None or where(s)]
             try:
-                for stream in [CONTROL_STREAM, *self._subscribers]:
+                for stream in streams:
                     await get_transport().join(self, stream)
             except Exception as exc:
                 logger.warning("rejoining the streams failed: %s", exc)
                 return False
-        await self.reconcile()
+        await self.reconcile([stream for stream in streams if stream != CONTROL_STREAM])
         return True
 
-    async def audit(self) -> None:
-        """Reconcile every quiet stream (an active one has its tail check pending, and an
-        event in flight there is not a loss)."""
-        await self.reconcile([s for s in self._subscribers if s not in self._tail_checks])
+    async def audit(self, where: Callable[[str], bool] | None = None) -> None:
+        """Reconcile every quiet stream, or those `where` picks (an active one has its tail
+        check pending, and an event in flight there is not a loss)."""
+        quiet = [s for s in self._subscribers if s not in self._tail_checks]
+        await self.reconcile([s for s in quiet if where is None or where(s)])
 
     async def reconcile(self, streams: list[str] | None = None) -> None:
         """For each stream (default: every stream with subscribers here), compare the last id

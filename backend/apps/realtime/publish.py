@@ -159,17 +159,29 @@ def _claim(rows: Q) -> list[OutboxEvent]:
 
 
 def _publish_rows(rows: list[OutboxEvent]) -> int:
+    """Publish in order; a row that fails holds back the later rows of its stream only (with
+    several Redis servers, one that is down must not stop the streams of the others)."""
     done: list[int] = []
+    left: list[int] = []
+    failed: set[str] = set()
     try:
         for row in rows:
-            publish_payload(row.stream, row.payload)
+            if row.stream in failed:
+                left.append(row.pk)
+                continue
+            try:
+                publish_payload(row.stream, row.payload)
+            except Exception as exc:
+                logger.warning("publishing %s from the outbox failed (%s); the relay will retry", row.stream, exc)
+                failed.add(row.stream)
+                left.append(row.pk)
+                continue
             done.append(row.pk)
-    except Exception as exc:
-        logger.warning("publishing from the outbox failed (%s); the relay will retry", exc)
-        left = [row.pk for row in rows[len(done) :]]
-        OutboxEvent.objects.filter(pk__in=left).update(claim=None, claimed_until=None, attempts=F("attempts") + 1)
-        metrics.outbox_retries.inc()
     finally:
+        if left or len(done) + len(left) < len(rows):
+            left += [row.pk for row in rows[len(done) + len(left) :]]
+            OutboxEvent.objects.filter(pk__in=left).update(claim=None, claimed_until=None, attempts=F("attempts") + 1)
+            metrics.outbox_retries.inc()
         OutboxEvent.objects.filter(pk__in=done).delete()
     return len(done)
 

@@ -4,12 +4,13 @@ stream, one message per process (not per socket).
 
 - `LocalTransport` (embedded mode): the publishing process is the only one; the event is
   handed to this process's hubs.
-- `LayerTransport` (Redis modes): the configured channel layer. For each process's hub it
-  owns one channel and the tasks that read it, joins the group of each stream the hub has
-  sockets on, and calls the hub back (`Receiver`: `deliver`, `rejoin`, `audit`); publishing is one
-  `group_send` per event. Synchronous publishers (views, Celery tasks) use one long-lived
-  event loop in a background thread, so they never open an event loop or a Redis
-  connection per call.
+- `LayerTransport` (Redis modes): the configured channel layer, one per Redis server of
+  REALTIME_REDIS_URLS (a stream uses the layer of `shard_for(stream)`, the server of its
+  history). For each process's hub it owns one channel per layer and the tasks that read
+  them, joins the group of each stream the hub has sockets on, and calls the hub back
+  (`Receiver`: `deliver`, `rejoin`, `audit`); publishing is one `group_send` per event.
+  Synchronous publishers (views, Celery tasks) use one long-lived event loop in a
+  background thread, so they never open an event loop or a Redis connection per call.
 
 A message without an `id` is ephemeral (`publish.publish_ephemeral`): it travels the same
 way, but the hub hands it on outside its gap logic, and it never enters the history.
@@ -22,14 +23,15 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-import redis.asyncio as aredis
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from . import metrics
+from .redis_config import layer_alias, realtime_targets, sending_layer_host, shard_for
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,8 @@ class Receiver(Protocol):
 
     def deliver(self, message: Message) -> None: ...
     def post(self, message: Message) -> None: ...
-    async def rejoin(self) -> bool: ...
-    async def audit(self) -> None: ...
+    async def rejoin(self, where: Callable[[str], bool] | None = None) -> bool: ...
+    async def audit(self, where: Callable[[str], bool] | None = None) -> None: ...
 
 
 class Transport(Protocol):
@@ -90,16 +92,27 @@ class LayerTransport:
     max_backoff = 2.0
 
     def __init__(self) -> None:
-        self.layer = get_channel_layer()
-        if self.layer is None:
-            raise RuntimeError("CHANNEL_LAYERS has no default layer; set CHANNEL_LAYER")
+        # One channel layer per Redis (REALTIME_REDIS_URLS): a stream's group, and the
+        # messages to every hub listening to it, stay on the stream's Redis, so losing one
+        # server stops only its streams.
+        self.targets = realtime_targets()
+        self.layers = [get_channel_layer(layer_alias(index)) for index in range(len(self.targets))]
+        if None in self.layers:
+            raise RuntimeError("CHANNEL_LAYERS has no layer for each of REALTIME_REDIS_URLS; set CHANNEL_LAYER")
+        self.layer = self.layers[0]
+        # Publishing goes through a second instance of each layer whose connections retry
+        # (see redis_config.sending_layer_host); the hubs receive on the first.
+        self.senders = [_sending_layer(layer_alias(index)) for index in range(len(self.targets))]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
-        # Per hub: its channel and the tasks that read it.
-        self._channels: weakref.WeakKeyDictionary[Receiver, str] = weakref.WeakKeyDictionary()
+        # Per hub: its channel on each layer, and the tasks that read them.
+        self._channels: weakref.WeakKeyDictionary[Receiver, list[str]] = weakref.WeakKeyDictionary()
         self._tasks: weakref.WeakKeyDictionary[Receiver, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
         # How often every stream is reconciled with its history, lost messages or not (0: never).
         self.audit_interval = float(settings.REALTIME["RECONCILE_INTERVAL"])
+
+    def shard(self, stream: str) -> int:
+        return shard_for(stream, len(self.layers))
 
     # -- publishing (any thread) ------------------------------------------------------
     def _publisher_loop(self) -> asyncio.AbstractEventLoop:
@@ -115,22 +128,24 @@ class LayerTransport:
         return asyncio.run_coroutine_threadsafe(coro, self._publisher_loop()).result(self.send_timeout)
 
     def send(self, message: Message) -> None:
-        self.run(self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
+        layer = self.senders[self.shard(message["stream"])]
+        self.run(layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
     async def send_async(self, message: Message) -> None:
         """Publish from a server's event loop (ephemeral messages), without the hand-off to
         the publisher loop."""
+        layer = self.senders[self.shard(message["stream"])]
         async with asyncio.timeout(self.send_timeout):
-            await self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message})
+            await layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message})
 
     # -- receiving (the hub's event loop) ----------------------------------------------
     async def attach(self, hub: Receiver) -> None:
-        channel = self._channels[hub] = await self.layer.new_channel("realtime.hub.")
-        await self.layer.group_add(CONTROL_STREAM, channel)
-        self._tasks[hub] = {
-            asyncio.create_task(self._receive(hub, channel), name="realtime-hub-receive"),
-            asyncio.create_task(self._watch(hub), name="realtime-hub-watch"),
-        }
+        self._channels[hub] = [await layer.new_channel("realtime.hub.") for layer in self.layers]
+        await self.join(hub, CONTROL_STREAM)
+        tasks = self._tasks[hub] = set()
+        for index in range(len(self.layers)):
+            tasks.add(asyncio.create_task(self._receive(hub, index), name=f"realtime-hub-receive-{index}"))
+            tasks.add(asyncio.create_task(self._watch(hub, index), name=f"realtime-hub-watch-{index}"))
 
     async def detach(self, hub: Receiver) -> None:
         """Stop reading for `hub`. Cancel until the tasks end: channels_redis can swallow a
@@ -146,17 +161,20 @@ class LayerTransport:
             await asyncio.wait(pending, timeout=0.1)
 
     async def join(self, hub: Receiver, stream: str) -> None:
-        await self.layer.group_add(stream, self._channels[hub])
+        index = self.shard(stream)
+        await self.layers[index].group_add(stream, self._channels[hub][index])
 
     async def leave(self, hub: Receiver, stream: str) -> None:
-        await self.layer.group_discard(stream, self._channels[hub])
+        index = self.shard(stream)
+        await self.layers[index].group_discard(stream, self._channels[hub][index])
 
-    async def _receive(self, hub: Receiver, channel: str) -> None:
+    async def _receive(self, hub: Receiver, index: int) -> None:
+        layer, channel = self.layers[index], self._channels[hub][index]
         backoff = 0.1
         task = asyncio.current_task()
         while True:
             try:
-                message = await self.layer.receive(channel)
+                message = await layer.receive(channel)
                 backoff = 0.1
             except Exception as exc:  # Redis away or our connection cut: rejoin, then reconcile
                 if task is not None and task.cancelling():
@@ -164,28 +182,35 @@ class LayerTransport:
                     # cleaning up; the loop is shutting down, so stop.
                     raise asyncio.CancelledError from exc
                 metrics.layer_errors.inc()
-                logger.warning("channel layer receive failed (%s); rejoining", exc)
+                logger.warning(
+                    "channel layer receive failed on %s (%s); rejoining", self.targets[index].describe(), exc
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-                await self._rejoin(hub)
+                await self._rejoin(hub, index)
                 continue
             if message.get("type") == MESSAGE_TYPE:
                 hub.deliver(message)
 
-    async def _rejoin(self, hub: Receiver) -> None:
-        """Rejoin (and so reconcile) every stream, retrying until Redis answers."""
+    def _on(self, index: int) -> Callable[[str], bool]:
+        return lambda stream: self.shard(stream) == index
+
+    async def _rejoin(self, hub: Receiver, index: int) -> None:
+        """Rejoin (and so reconcile) every stream of this Redis, retrying until it answers."""
         backoff = 0.1
-        while not await hub.rejoin():
+        while not await hub.rejoin(self._on(index)):
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
 
-    async def _watch(self, hub: Receiver) -> None:
-        """Every `watch_interval`, ask Redis who it is. Rejoin every group when it restarted
-        (it forgot the memberships and the history) or answers again after not answering (a
-        pause, an outage the receive loop may not have seen: the pub/sub layer reconnects on
-        its own). Every `audit_interval`, reconcile every stream anyway: whatever was lost on
-        the way, a quiet stream included, is filled or reset within that time."""
-        client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    async def _watch(self, hub: Receiver, index: int) -> None:
+        """Every `watch_interval`, ask this Redis who it is. Rejoin its groups when it restarted
+        (it forgot the memberships and the history), failed over (through Sentinel the client
+        follows the failover, and the new master's run_id is a change too) or answers again
+        after not answering (a pause, an outage the receive loop may not have seen: the pub/sub
+        layer reconnects on its own). Every `audit_interval`, reconcile its quiet streams
+        anyway: whatever was lost on the way is filled or reset within that time."""
+        target = self.targets[index]
+        client = target.async_client()
         seen = None
         unreachable = False
         audited = time.monotonic()
@@ -195,25 +220,33 @@ class LayerTransport:
                 try:
                     run_id = (await client.info("server"))["run_id"]
                 except Exception as exc:
-                    logger.debug("Redis not answering the restart check: %s", exc)
+                    logger.debug("%s not answering the restart check: %s", target.describe(), exc)
                     unreachable = True
                     continue
                 restarted = seen is not None and run_id != seen
                 if restarted or unreachable:
                     if restarted:
-                        logger.warning("Redis restarted (run_id %s -> %s); rejoining groups", seen, run_id)
+                        logger.warning("%s restarted or failed over (run_id %s -> %s); rejoining groups",
+                                       target.describe(), seen, run_id)  # fmt: skip
                         metrics.layer_errors.inc()
                     else:
-                        logger.warning("Redis answers again; rejoining groups")
+                        logger.warning("%s answers again; rejoining groups", target.describe())
                     seen, unreachable = run_id, False
-                    await self._rejoin(hub)
+                    await self._rejoin(hub, index)
                     audited = time.monotonic()
                 elif self.audit_interval and time.monotonic() - audited >= self.audit_interval:
                     audited = time.monotonic()
-                    await hub.audit()
+                    await hub.audit(self._on(index))
                 seen = run_id
         finally:
             await client.aclose()
+
+
+def _sending_layer(alias: str) -> Any:
+    config = settings.CHANNEL_LAYERS[alias]
+    options = config.get("CONFIG", {})
+    hosts = [sending_layer_host(host) for host in options["hosts"]]
+    return import_string(config["BACKEND"])(**{**options, "hosts": hosts})
 
 
 _transport: Transport | None = None

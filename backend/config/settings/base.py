@@ -18,6 +18,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.realtime import redis_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # backend/
 REPO_DIR = BASE_DIR.parent
 
@@ -136,8 +138,22 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Redis: one URL, separate key prefixes per use ------------------------------------
+# Each URL is redis://, rediss://, unix:// or redis+sentinel://host:port[,host:port...]/<master>[/<db>]
+# (apps/realtime/redis_config.py reads them; one it cannot read stops the process here).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "syncline")
+REDIS = redis_config.parse(REDIS_URL) if REDIS_URL else None
+# The servers (or Sentinel groups) the streams are spread over, by stream name: a stream's
+# history and transport live on one of them. Every process lists the same URLs in the same order.
+REALTIME_REDIS_URLS = (
+    [t.url for t in redis_config.parse_list(os.environ.get("REALTIME_REDIS_URLS") or REDIS_URL)] if REDIS_URL else []
+)
+if os.environ.get("REALTIME_REDIS_URLS") and not REDIS_URL:
+    raise ImproperlyConfigured("REALTIME_REDIS_URLS needs REDIS_URL too (the cache's and Celery's Redis)")
+# Each history append waits for this many replicas to have it (Redis WAIT); 0: no wait.
+REALTIME_REDIS_WAIT_REPLICAS = env_int("REALTIME_REDIS_WAIT_REPLICAS", 0)
+if REALTIME_REDIS_WAIT_REPLICAS < 0:
+    raise ImproperlyConfigured(f"REALTIME_REDIS_WAIT_REPLICAS must be 0 or more, got {REALTIME_REDIS_WAIT_REPLICAS}")
 
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER") or ("redis" if REDIS_URL else "memory")
 if CHANNEL_LAYER not in {"memory", "redis", "pubsub"}:
@@ -146,42 +162,46 @@ if CHANNEL_LAYER != "memory" and not REDIS_URL:
     raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER} needs REDIS_URL")
 
 
-def channel_layers_for(mode: str, url: str, prefix: str) -> dict[str, Any]:
-    """CHANNEL_LAYERS for a mode: `memory`, `redis` (RedisChannelLayer) or `pubsub`."""
+def channel_layers_for(mode: str, urls: str | list[str], prefix: str) -> dict[str, Any]:
+    """CHANNEL_LAYERS for a mode: `memory`, `redis` (RedisChannelLayer) or `pubsub`. One
+    layer per Redis of `urls` (aliases `default`, `shard1`, ...): everything of a stream,
+    its group and the messages to the processes listening, stays on the stream's Redis."""
     if mode == "memory":
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    # redis-py 8 reads with a 5 s socket timeout by default, the same as the layer's
-    # BZPOPMIN wait: every idle receive would fail. Give reads room, but not forever.
-    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 5}
-    if mode == "redis":
-        # One message per process per event reaches each process's hub channel, so its
-        # queue must hold a burst; the hub detects and fills any gap anyway.
-        capacity = env_int("REALTIME_LAYER_CAPACITY", 10_000)
-        config = {"hosts": [host], "prefix": f"{prefix}:layer:", "capacity": capacity}
-        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}}
-    config = {"hosts": [host], "prefix": f"{prefix}:layer"}
-    return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}}
+    targets = redis_config.parse_list(urls if isinstance(urls, str) else ",".join(urls))
+    layers = {}
+    for index, target in enumerate(targets):
+        hosts = [target.layer_host()]
+        if mode == "redis":
+            # One message per process per event reaches each process's hub channel, so its
+            # queue must hold a burst; the hub detects and fills any gap anyway.
+            capacity = env_int("REALTIME_LAYER_CAPACITY", 10_000)
+            config = {"hosts": hosts, "prefix": f"{prefix}:layer:", "capacity": capacity}
+            backend = "channels_redis.core.RedisChannelLayer"
+        else:
+            config = {"hosts": hosts, "prefix": f"{prefix}:layer"}
+            backend = "channels_redis.pubsub.RedisPubSubChannelLayer"
+        layers[redis_config.layer_alias(index)] = {"BACKEND": backend, "CONFIG": config}
+    return layers
 
 
-CHANNEL_LAYERS = channel_layers_for(CHANNEL_LAYER, REDIS_URL, REDIS_PREFIX)
+CHANNEL_LAYERS = channel_layers_for(CHANNEL_LAYER, REALTIME_REDIS_URLS, REDIS_PREFIX)
 
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
-        }
-    }
+if REDIS is not None:
+    CACHES = {"default": REDIS.cache(f"{REDIS_PREFIX}:cache")}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -----------------------------------------------------------------------------
 # Embedded mode (no broker): tasks run in a thread pool of the calling process, after
-# commit, so the request that started them returns at once.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+# commit, so the request that started them returns at once. With a Sentinel REDIS_URL the
+# broker is kombu's `sentinel://h1:p;sentinel://h2:p` with the master's name in the options.
+_broker, _broker_options = REDIS.celery() if REDIS is not None else ("", {})
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or _broker
 CELERY_EMBEDDED = not CELERY_BROKER_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
+if not os.environ.get("CELERY_BROKER_URL"):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_broker_options)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -27,7 +27,6 @@ import urllib.error
 import urllib.request
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -36,6 +35,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.realtime.health import HealthProbe, health_probe
 from apps.realtime.hub import close_hub, get_hub
 from apps.realtime.publish import publish
+from apps.realtime.redis_config import realtime_targets
 
 
 class Probe:
@@ -112,8 +112,8 @@ class CheckFailed(Exception):
 def describe_layer() -> str:
     if settings.CHANNEL_LAYER == "memory":
         return "in-process channel layer (embedded mode: reaches this process only)"
-    url = urlsplit(settings.REDIS_URL)  # host and port only: the URL may hold a password
-    return f"{settings.CHANNEL_LAYER} channel layer on Redis at {url.hostname}:{url.port or 6379}"
+    where = ", ".join(target.describe() for target in realtime_targets())  # never the password
+    return f"{settings.CHANNEL_LAYER} channel layer on {where}"
 
 
 def default_server() -> str:
