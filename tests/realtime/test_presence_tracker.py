@@ -62,7 +62,14 @@ class Process:
         return process
 
     async def track(self, user_id: int, username: str) -> str:
-        return await self.tracker.track(STREAM, user_id, username)
+        conn, state = await self.tracker.track(STREAM, user_id, username)
+        assert state is not None and (state.truncated or user_id in state.members), "the state includes it"
+        return conn
+
+    async def state(self) -> presence.State:
+        state = await self.tracker.state(STREAM)
+        assert state is not None
+        return state
 
 
 def settings_for(settings: Any, **presence_settings: int) -> None:
@@ -93,7 +100,7 @@ async def test_users_on_two_processes_see_each_other_join(two: tuple[Process, Pr
     assert joins == [{"type": "presence.join", "stream": STREAM, "rev": rev, "user_id": 1, "username": "alice"}] * 2
     await second.track(2, "bob")
     assert (await first.seen.next())["rev"] == rev + 1
-    state = await second.tracker.state(STREAM)
+    state = await second.state()
     assert state.message(STREAM) == {
         "type": "presence.state",
         "stream": STREAM,
@@ -110,13 +117,13 @@ async def test_a_second_connection_of_a_user_is_the_same_member(two: tuple[Proce
     one = await first.track(1, "alice")
     rev = (await first.seen.next())["rev"]
     other = await second.track(1, "alice")
-    state = await first.tracker.state(STREAM)
+    state = await first.state()
     assert (state.rev, state.members) == (rev, {1: ("alice", 2)})
     first.tracker.untrack(STREAM, one)
     second.tracker.untrack(STREAM, other)
     # one leave, when the last of the two goes, with the next rev
     assert await first.seen.next() == {"type": "presence.leave", "stream": STREAM, "rev": rev + 1, "user_id": 1}
-    assert (await first.tracker.state(STREAM)).members == {}
+    assert (await first.state()).members == {}
 
 
 async def test_a_reload_within_the_grace_gives_no_leave(two: tuple[Process, Process]) -> None:
@@ -130,7 +137,7 @@ async def test_a_reload_within_the_grace_gives_no_leave(two: tuple[Process, Proc
     first.tracker.untrack(STREAM, bob)  # queued after alice's old connection: removed after it
     # so the first change anyone sees is bob's leave: alice's old connection went quietly
     assert await second.seen.next() == {"type": "presence.leave", "stream": STREAM, "rev": rev + 2, "user_id": 2}
-    state = await first.tracker.state(STREAM)
+    state = await first.state()
     assert (state.rev, state.members) == (rev + 2, {1: ("alice", 1)})
 
 
@@ -145,7 +152,7 @@ async def test_a_dead_process_members_are_swept_and_announced_by_a_live_one(two:
     # that removes alice (at least an expiry later) leaves him
     leave = await second.seen.next(timeout=30)
     assert leave == {"type": "presence.leave", "stream": STREAM, "rev": rev + 2, "user_id": 1}
-    state = await second.tracker.state(STREAM)
+    state = await second.state()
     assert (state.rev, state.members) == (rev + 2, {2: ("bob", 1)})
 
 
@@ -174,7 +181,7 @@ async def test_the_member_list_stops_at_the_cap(redis_mode: None, settings: Any)
         back = await process.seen.next()
         assert back["type"] == "presence.state" and back["rev"] == rev + 5
         assert sorted(back["members"]) == ["2", "4"] and "truncated" not in back
-        listing = (await process.tracker.state(STREAM)).listing(STREAM)
+        listing = (await process.state()).listing(STREAM)
         assert listing["rev"] == rev + 5 and {m["user_id"] for m in listing["members"]} == {2, 4}
     finally:
         await process.hub.close()

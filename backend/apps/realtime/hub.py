@@ -136,10 +136,13 @@ class Hub:
             metrics.delivery_latency.observe(time.time() - message["ts"])
 
     def deliver_ephemeral(self, message: Message) -> None:
-        """A frame that is not an event (presence): to every local subscriber, as it comes."""
-        stream, frame, rev = message["stream"], message["frame"], message.get("rev")
-        for subscriber in list(self._subscribers.get(stream, ())):
-            subscriber.push_ephemeral(stream, frame, rev)
+        """Frames that are not events (presence), `{"stream", "items": [(rev, frame), ...]}`:
+        to every local subscriber, as they come (no ids, so no gap check)."""
+        stream = message["stream"]
+        local = list(self._subscribers.get(stream, ()))
+        for rev, frame in message["items"]:
+            for subscriber in local:
+                subscriber.push_ephemeral(stream, frame, rev)
 
     # -- connections by user, for control messages -----------------------------------------
     def add_connection(self, user_id: int, connection: Connection) -> None:

@@ -144,7 +144,10 @@ class Store(Protocol):
         """Remove expired connections of every stream (one process at a time)."""
         ...
 
-    async def state(self, stream: str) -> State: ...
+    async def join(self, streams: dict[str, dict[str, str]]) -> tuple[dict[str, list[Change]], dict[str, State]]:
+        """Track new connections ({stream: {conn: value}}, maybe none), then read each
+        stream's state, which includes them."""
+        ...
 
     def state_sync(self, stream: str) -> State: ...
 
@@ -262,23 +265,39 @@ class RedisPresence:
             client = self._async[loop] = aredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
         return client
 
-    async def _scripts(self, calls: list[tuple[str, str, list[Any]]]) -> dict[str, list[Change]]:
-        """Run (stream, script, args) calls in one pipeline."""
+    async def _pipeline(self, calls: list[tuple[str, str, list[Any]]]) -> list[Any]:
+        """Run (stream, script, args) calls in one pipeline; their results."""
         if not calls:
-            return {}
+            return []
         async with self._client().pipeline(transaction=False) as pipe:
             for stream, script, args in calls:
-                keys = self.keys(stream)
+                keys = self._state_keys(stream) if script is _STATE else self.keys(stream)
                 pipe.eval(script, len(keys), *keys, *args)
-            results = await pipe.execute()
+            return list(await pipe.execute())
+
+    async def _scripts(self, calls: list[tuple[str, str, list[Any]]]) -> dict[str, list[Change]]:
+        results = await self._pipeline(calls)
         return {stream: _changes(raw) for (stream, _, _), raw in zip(calls, results, strict=True) if raw}
 
-    async def touch(self, streams: dict[str, dict[str, str]]) -> dict[str, list[Change]]:
+    def _touches(self, streams: dict[str, dict[str, str]]) -> list[tuple[str, str, list[Any]]]:
         calls = []
         for stream, conns in streams.items():
-            pairs = [item for conn, value in conns.items() for item in (conn, value)]
-            calls.append((stream, _TOUCH, [self.expiry_ms, self.cap, stream, KEY_TTL_MS, *pairs]))
-        return await self._scripts(calls)
+            if conns:
+                pairs = [item for conn, value in conns.items() for item in (conn, value)]
+                calls.append((stream, _TOUCH, [self.expiry_ms, self.cap, stream, KEY_TTL_MS, *pairs]))
+        return calls
+
+    async def touch(self, streams: dict[str, dict[str, str]]) -> dict[str, list[Change]]:
+        return await self._scripts(self._touches(streams))
+
+    async def join(self, streams: dict[str, dict[str, str]]) -> tuple[dict[str, list[Change]], dict[str, State]]:
+        touches = self._touches(streams)
+        reads: list[tuple[str, str, list[Any]]] = [(stream, _STATE, [self.cap]) for stream in streams]
+        results = await self._pipeline(touches + reads)
+        touched, read = results[: len(touches)], results[len(touches) :]
+        changes = {stream: _changes(raw) for (stream, _, _), raw in zip(touches, touched, strict=True) if raw}
+        states = {stream: self._parse_state(raw) for (stream, _, _), raw in zip(reads, read, strict=True)}
+        return changes, states
 
     async def remove(self, streams: dict[str, list[str]]) -> dict[str, list[Change]]:
         return await self._scripts(
@@ -297,14 +316,12 @@ class RedisPresence:
         rev, count, conns, values = raw
         return _state(int(rev), int(count), int(conns), (v.decode() for v in values), self.cap)
 
-    async def state(self, stream: str) -> State:
+    def _state_keys(self, stream: str) -> list[str]:
         conns, _, users, rev, _ = self.keys(stream)
-        raw: Any = await self._client().eval(_STATE, 3, conns, users, rev, self.cap)
-        return self._parse_state(raw)
+        return [conns, users, rev]
 
     def state_sync(self, stream: str) -> State:
-        conns, _, users, rev, _ = self.keys(stream)
-        raw: Any = self._sync.eval(_STATE, 3, conns, users, rev, self.cap)
+        raw: Any = self._sync.eval(_STATE, 3, *self._state_keys(stream), self.cap)
         return self._parse_state(raw)
 
     def drop(self, streams: dict[str, list[str]]) -> None:
@@ -369,8 +386,9 @@ class MemoryPresence:
     async def sweep(self) -> dict[str, list[Change]]:
         return {}
 
-    async def state(self, stream: str) -> State:
-        return self.state_sync(stream)
+    async def join(self, streams: dict[str, dict[str, str]]) -> tuple[dict[str, list[Change]], dict[str, State]]:
+        changes = await self.touch(streams)
+        return changes, {stream: self.state_sync(stream) for stream in streams}
 
     def state_sync(self, stream: str) -> State:
         with self._lock:
@@ -438,35 +456,70 @@ class PresenceTracker:
         self.process = f"{socket.gethostname().replace(':', '-')}-{os.getpid()}-{nonce}"
         self._conn_prefix = nonce
         self._next_conn = 0
-        self._task: asyncio.Task[None] | None = None
+        self._names: dict[int, str] = {}  # user id -> username, for the joins this process announces
+        self._outbox: dict[str, list[dict[str, Any] | None]] = {}  # stream -> bodies (None: a fresh state)
+        self._wake = asyncio.Event()
+        self._started = False
+        self._joining: list[tuple[str, str, str, asyncio.Future[State | None]]] = []
+        self._joiner_running = False
 
     def _start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="realtime-presence")
-            self.hub.tasks.add(self._task)
+        if not self._started:
+            self._started = True
+            loop = asyncio.get_running_loop()
+            self.hub.tasks.add(loop.create_task(self._run(), name="realtime-presence"))
+            self.hub.tasks.add(loop.create_task(self._send(), name="realtime-presence-send"))
 
-    async def track(self, stream: str, user_id: int, username: str) -> str:
-        """A connection subscribed to `stream`: returns its id, for `untrack`."""
+    async def track(self, stream: str, user_id: int, username: str) -> tuple[str, State | None]:
+        """A connection subscribed to `stream`: its id (for `untrack`) and the stream's state
+        including it (None when the store cannot be reached: the next touch adds it then)."""
         self._start()
         self._next_conn += 1
         conn = f"{self._conn_prefix}.{self._next_conn}"
         value = conn_value(user_id, self.process, username)
+        self._names[user_id] = username
         self._local.setdefault(stream, {})[conn] = value
         self._set_gauge()
-        try:
-            changes = await self.store.touch({stream: {conn: value}})
-        except Exception as exc:  # Redis away: the next touch adds it (and announces the join)
-            logger.warning("presence: tracking a connection to %s failed: %s", stream, exc)
-            return conn
-        await self._announce(changes)
-        return conn
+        return conn, await self._queue(stream, conn, value)
 
     def untrack(self, stream: str, conn: str) -> None:
         """The connection left; it is removed after the grace unless its user is back by then."""
         self._leaving.append((time.monotonic() + self.grace, stream, conn))
 
-    async def state(self, stream: str) -> State:
-        return await self.store.state(stream)
+    async def state(self, stream: str) -> State | None:
+        """The stream's state (None when the store cannot be reached)."""
+        return await self._queue(stream)
+
+    async def _queue(self, stream: str, conn: str = "", value: str = "") -> State | None:
+        """Joins and state reads wait for the one pipeline in flight, then go together in the
+        next: a burst of connections costs a few round trips and Redis connections, not one each."""
+        future: asyncio.Future[State | None] = asyncio.get_running_loop().create_future()
+        self._joining.append((stream, conn, value, future))
+        if not self._joiner_running:
+            self._joiner_running = True
+            self.hub.tasks.add(asyncio.get_running_loop().create_task(self._join_queued()))
+        return await future
+
+    async def _join_queued(self) -> None:
+        try:
+            while self._joining:
+                batch, self._joining = self._joining, []
+                streams: dict[str, dict[str, str]] = {}
+                for stream, conn, value, _ in batch:
+                    streams.setdefault(stream, {})
+                    if conn:
+                        streams[stream][conn] = value
+                try:
+                    changes, states = await self.store.join(streams)
+                except Exception as exc:  # Redis away: the next touch adds them (and announces)
+                    logger.warning("presence: tracking connections failed: %s", exc)
+                    changes, states = {}, {}
+                self._announce(changes)
+                for stream, _, _, future in batch:
+                    if not future.done():
+                        future.set_result(states.get(stream))
+        finally:
+            self._joiner_running = False
 
     async def _run(self) -> None:
         now = time.monotonic()
@@ -504,50 +557,59 @@ class PresenceTracker:
                 self._local.pop(stream, None)
         if due:
             self._set_gauge()
-            await self._announce(await self.store.remove(due))
+            self._announce(await self.store.remove(due))
 
     async def _touch_all(self) -> None:
         if self._local:
             snapshot = {stream: dict(conns) for stream, conns in self._local.items()}
-            await self._announce(await self.store.touch(snapshot))
+            self._announce(await self.store.touch(snapshot))
 
     async def _sweep(self) -> None:
-        await self._announce(await self.store.sweep())
+        self._announce(await self.store.sweep())
 
-    async def _announce(self, changes: dict[str, list[Change]]) -> None:
-        """Send each change to the stream's subscribers in every process (ephemeral)."""
-        if not changes:
-            return
-        transport = get_transport()
-        usernames = self._usernames()
+    def _announce(self, changes: dict[str, list[Change]]) -> None:
+        """Queue each change for the stream's subscribers in every process; `_send` sends them."""
         for stream, found in changes.items():
             for change in found:
                 (metrics.presence_joins if change.joined else metrics.presence_leaves).inc()
                 if change.announce == QUIET:
                     continue
                 if change.announce == NEW_STATE:
-                    body = (await self.store.state(stream)).message(stream)
+                    body = None  # read when sent: the state then
                 elif change.joined:
                     body = {
                         "type": "presence.join",
                         "stream": stream,
                         "rev": change.rev,
                         "user_id": change.user_id,
-                        "username": usernames.get(change.user_id, ""),
+                        "username": self._names.get(change.user_id, ""),
                     }
                 else:
                     body = {"type": "presence.leave", "stream": stream, "rev": change.rev, "user_id": change.user_id}
-                frame = json.dumps(body, separators=(",", ":"))
-                await transport.send_ephemeral({"stream": stream, "rev": body["rev"], "frame": frame})
+                self._outbox.setdefault(stream, []).append(body)
+        if self._outbox:
+            self._wake.set()
 
-    def _usernames(self) -> dict[int, str]:
-        """User id -> username, from the connections this process holds (joins are of those)."""
-        out: dict[int, str] = {}
-        for conns in self._local.values():
-            for value in conns.values():
-                user_id, username = _parse_value(value)
-                out[user_id] = username
-        return out
+    async def _send(self) -> None:
+        """One sender per tracker: what queued meanwhile goes as one transport message per
+        stream, so a burst of connections costs a few sends, not one each, and a connection
+        never waits for the transport (nor fails with it)."""
+        transport = get_transport()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            outbox, self._outbox = self._outbox, {}
+            for stream, bodies in outbox.items():
+                try:
+                    items = []
+                    for body in bodies:
+                        if body is None:
+                            state = (await self.store.join({stream: {}}))[1][stream]
+                            body = state.message(stream)
+                        items.append((body["rev"], json.dumps(body, separators=(",", ":"))))
+                    await transport.send_ephemeral({"stream": stream, "items": items})
+                except Exception as exc:  # clients see the rev gap and ask presence.get
+                    logger.warning("presence: announcing on %s failed: %s", stream, exc)
 
     def _set_gauge(self) -> None:
         members = sum(len({v.split(":", 1)[0] for v in conns.values()}) for conns in self._local.values())

@@ -29,7 +29,7 @@ from typing import Any
 from . import ids, metrics
 from .history import get_history
 from .hub import Hub
-from .presence import tracker_for
+from .presence import State, tracker_for
 from .streams import Stream
 
 logger = logging.getLogger(__name__)
@@ -123,13 +123,14 @@ class StreamSubscriber:
     # -- presence ----------------------------------------------------------------------
     async def _join_presence(self, name: str) -> None:
         assert self.hub is not None
+        tracker = tracker_for(self.hub)
         try:
-            conn = await tracker_for(self.hub).track(name, self.user.pk, self.user.get_username())
+            conn, state = await tracker.track(name, self.user.pk, self.user.get_username())
             if name not in self.subscriptions:  # unsubscribed (or disconnected) meanwhile
-                tracker_for(self.hub).untrack(name, conn)
+                tracker.untrack(name, conn)
                 return
             self._presence[name] = conn
-            await self.send_presence_state(name)
+            self._send_presence_state(name, state)
         finally:
             waiting = self._presence_waiting.pop(name, [])
         for frame, rev in waiting:
@@ -138,10 +139,10 @@ class StreamSubscriber:
     async def send_presence_state(self, name: str) -> None:
         """`presence.state` of a subscribed presence stream, fresh from the store."""
         assert self.hub is not None
-        try:
-            state = await tracker_for(self.hub).state(name)
-        except Exception as exc:  # Redis away: the client asks again (presence.get)
-            logger.warning("presence state of %s unavailable: %s", name, exc)
+        self._send_presence_state(name, await tracker_for(self.hub).state(name))
+
+    def _send_presence_state(self, name: str, state: State | None) -> None:
+        if state is None:  # the store is unreachable (logged): the client asks again later
             return
         self._presence_rev[name] = state.rev
         self._send(state.message(name))

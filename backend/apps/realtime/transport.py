@@ -43,7 +43,8 @@ CONTROL_STREAM = "realtime.control"
 class Transport(Protocol):
     def send(self, message: Message) -> None: ...
     async def send_ephemeral(self, message: Message) -> None:
-        """From the event loop: `{"stream", "frame", "rev"?}` to the stream's subscribers."""
+        """From the event loop: `{"stream", "items": [(rev or None, frame), ...]}` to the
+        stream's subscribers in every process."""
         ...
 
     async def attach(self, hub: Hub) -> None: ...
