@@ -1,5 +1,6 @@
 """
-The production Daphne launcher behind run_asgi.sh: Daphne's own command line, plus
+The production Daphne launcher behind run_asgi.sh: Daphne's own command line with the
+server of the real-time layer's Daphne adapter (apps/realtime/daphne.py), which adds
 
 - the contract's 64 KiB frame limit, closing with 1009 (not a bare TCP drop);
 - an access log through Python logging (`config.logging.log_access`), without query strings;
@@ -16,7 +17,6 @@ The production Daphne launcher behind run_asgi.sh: Daphne's own command line, pl
 from __future__ import annotations
 
 import argparse
-import gc
 import signal
 import socket
 import subprocess
@@ -25,22 +25,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import daphne.server
-from daphne.cli import CommandLineInterface
-from daphne.server import Server  # installs Twisted's asyncio reactor: import it before the reactor
-from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
-from twisted.internet import defer
-from twisted.internet import reactor as twisted_reactor
+from apps.realtime.daphne import Launcher
 
-from config.logging import log_access
-
-# Seconds a stopping process waits for clients to answer its close frames.
-CLOSE_GRACE = 2.0
 # A worker process that dies is started again after this pause (not during a stop).
 RESPAWN_DELAY = 1.0
-SERVICE_RESTART = 1012
-# Twisted types its reactor with zope interfaces, whose methods mypy reads without `self`.
-reactor: Any = twisted_reactor
 
 
 def _launcher_options(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -51,82 +39,6 @@ def _launcher_options(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--unix", default="")
     parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # set for worker processes
     return parser.parse_known_args(argv)
-
-
-class GracefulServer(Server):
-    """Daphne's server with the access log through logging and a graceful stop."""
-
-    def __init__(self, *args: Any, action_logger: Any = None, **kwargs: Any) -> None:
-        # Daphne builds an action logger when its access log is on (verbosity >= 1 or
-        # --access-log); ours replaces it, wherever Daphne meant to write.
-        super().__init__(*args, action_logger=log_access if action_logger else None, **kwargs)
-        self.ports: list[Any] = []
-        # The application is loaded: move what exists now (Django, the apps, the libraries)
-        # out of the cyclic garbage collector's sight, so that a full collection walks only
-        # what was made since (sockets, requests). With 1000 sockets open, full collections
-        # otherwise stalled the event loop for 80-170 ms (gc.callbacks timings,
-        # docs/performance.md).
-        gc.collect()
-        gc.freeze()
-        # Registered before Daphne's own shutdown trigger (which cancels the applications),
-        # so the close frames go out first.
-        reactor.addSystemEventTrigger("before", "shutdown", self.close_websockets)
-
-    def listen_success(self, port: Any) -> None:
-        self.ports.append(port)
-        super().listen_success(port)
-
-    def open_websockets(self) -> list[WebSocketProtocol]:
-        return [
-            protocol
-            for protocol, details in self.connections.items()
-            if isinstance(protocol, WebSocketProtocol) and "disconnected" not in details
-        ]
-
-    def close_websockets(self) -> defer.Deferred[None]:
-        for port in self.ports:
-            port.stopListening()
-        for protocol in self.open_websockets():
-            if protocol.state == protocol.STATE_OPEN:
-                # sendClose() only takes 1000 and 3000-4999; 1012 is the registered
-                # "service restart" code, which clients treat as "reconnect now".
-                protocol.sendCloseFrame(code=SERVICE_RESTART, reasonUtf8=b"server restart")
-        drained: defer.Deferred[None] = defer.Deferred()
-        deadline = time.monotonic() + CLOSE_GRACE
-
-        def check() -> None:
-            if not self.open_websockets() or time.monotonic() >= deadline:
-                drained.callback(None)
-            else:
-                reactor.callLater(0.05, check)
-
-        check()
-        return drained
-
-
-class _WebSocketFactory(WebSocketFactory):
-    """Daphne's factory, but a connection failed by the protocol (an oversized frame) gets
-    its close frame (1009) before the TCP connection drops, so the client reads the code."""
-
-    def resetProtocolOptions(self) -> None:  # noqa: N802 - autobahn's name
-        super().resetProtocolOptions()
-        self.failByDrop = False
-
-
-daphne.server.WebSocketFactory = _WebSocketFactory
-
-# The contract's frame limit, enforced where frames arrive: autobahn closes with 1009 itself
-# (Daphne does not let an application send 1009), before a large frame is buffered.
-FRAME_LIMIT = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
-
-
-class Launcher(CommandLineInterface):
-    server_class = GracefulServer
-
-    def run(self, args: Sequence[str]) -> None:
-        if not any(arg.startswith("--websocket-max-") for arg in args):
-            args = [*FRAME_LIMIT, *args]
-        super().run(args)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

@@ -16,7 +16,6 @@ import pytest
 
 from apps.realtime import presence
 from apps.realtime.hub import Hub
-from apps.realtime.transport import get_transport
 from tests import support
 
 STREAM = "requests.unit.7"
@@ -27,6 +26,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.connection_id = uuid.uuid4().hex
 
     def push(self, stream: str, event_id: str, frame: str) -> None:
         raise AssertionError("presence must not arrive as an event")
@@ -55,7 +55,7 @@ class Process:
     @classmethod
     async def start(cls) -> Process:
         hub = Hub(asyncio.get_running_loop())
-        hub.attached = asyncio.get_running_loop().create_task(get_transport().attach(hub))
+        hub.attached = asyncio.get_running_loop().create_task(hub.transport.attach(hub))
         await hub.attached
         process = cls(hub)
         await hub.subscribe(STREAM, process.seen)

@@ -76,20 +76,3 @@ class NotificationBroadcast(Event):
         "updated_by": "admin",
         "data": _BROADCAST,
     }
-
-
-@register_event
-@dataclass(kw_only=True)
-class HealthProbe(Event):
-    type: ClassVar[str] = "health.probe"
-    entity: ClassVar[str] = "probe"
-    internal: ClassVar[bool] = True  # no client receives it: left out of docs and client types
-    description: ClassVar[str] = (
-        "Sent by `manage.py test_websocket` to a stream of its own to check the publish path "
-        "end to end; no client can subscribe to it."
-    )
-    example: ClassVar[dict[str, Any]] = {
-        "action": "ping",
-        "object_id": "5d0c1f0e-8f0b-4a8e-9c1e-3b2a1d4c5e6f",
-        "data": {"host": "web-1", "pid": 4242},
-    }

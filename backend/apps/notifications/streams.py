@@ -1,4 +1,4 @@
-"""Streams of the notification system: each user's own, the broadcasts, and the health probe."""
+"""Streams of the notification system: each user's own and the broadcasts."""
 
 from typing import Any
 
@@ -7,10 +7,6 @@ from apps.realtime.streams import Route, Stream, register, register_route
 
 def user_is_self(user: Any, user_id: int) -> bool:
     return bool(user.is_authenticated and user.pk == user_id)
-
-
-def nobody(user: Any, **params: Any) -> bool:
-    return False
 
 
 user_notifications = register(
@@ -27,6 +23,3 @@ all_notifications = register(Stream("notifications.all", events=("notification.b
 register_route(
     Route("notifications/", lambda user, raw: [(user_notifications, {"user_id": user.pk}), (all_notifications, {})])
 )
-
-# `manage.py test_websocket` publishes here and reads it back through its own hub.
-health_probe = register(Stream("health.probe.{probe_id:uuid}", can_read=nobody, events=("health.probe",)))

@@ -9,5 +9,7 @@ class RealtimeConfig(AppConfig):
     label = "realtime"
 
     def ready(self) -> None:
-        # Every app declares its events and streams once, in events.py and streams.py.
-        autodiscover_modules("events", "streams")
+        # Every app declares its events, streams and client-message handlers once, in
+        # events.py, streams.py and messages.py.
+        autodiscover_modules("events", "streams", "messages")
+        from . import health  # noqa: F401  # the self-test's own probe stream and event

@@ -1,15 +1,48 @@
-"""Readiness checks shared by `/readyz`, `/ws/health/` and `manage.py test_websocket`."""
+"""
+Readiness checks shared by `/readyz`, `/ws/health/` and `manage.py test_websocket`, and the
+probe stream and event the command publishes to itself (the plumbing checks itself without
+any domain app).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import redis.asyncio as aredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
+
+from .events import Event, register_event
+from .streams import Stream, register
+
+
+def nobody(user: Any, **params: Any) -> bool:
+    return False
+
+
+# `manage.py test_websocket` publishes here and reads it back through its own hub.
+health_probe = register(Stream("health.probe.{probe_id:uuid}", can_read=nobody, events=("health.probe",)))
+
+
+@register_event
+@dataclass(kw_only=True)
+class HealthProbe(Event):
+    type: ClassVar[str] = "health.probe"
+    entity: ClassVar[str] = "probe"
+    internal: ClassVar[bool] = True  # no client receives it: left out of docs and client types
+    description: ClassVar[str] = (
+        "Sent by `manage.py test_websocket` to a stream of its own to check the publish path "
+        "end to end; no client can subscribe to it."
+    )
+    example: ClassVar[dict[str, Any]] = {
+        "action": "ping",
+        "object_id": "5d0c1f0e-8f0b-4a8e-9c1e-3b2a1d4c5e6f",
+        "data": {"host": "web-1", "pid": 4242},
+    }
 
 
 def _check_database() -> None:

@@ -37,7 +37,11 @@ TAIL_CHECK_AFTER = 1.0
 
 
 class Subscriber(Protocol):
+    # Ephemeral messages (no id) name the connection that sent them, which does not get them.
+    connection_id: str
+
     def push(self, stream: str, event_id: str, frame: str) -> None: ...
+    # `rev`: a presence frame's rev (presence.py), None for other ephemeral messages.
     def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None: ...
     def reset(self, stream: str) -> None: ...
 
@@ -51,7 +55,8 @@ class Connection(Protocol):
 class Hub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.channel = ""
+        # The transport that calls this hub back: it owns the hub's channel and reading tasks.
+        self.transport = get_transport()
         self.tasks: set[asyncio.Task[None]] = set()
         self.attached: asyncio.Task[None] | None = None
         self._subscribers: dict[str, set[Subscriber]] = {}
@@ -109,6 +114,12 @@ class Hub:
             if stream == CONTROL_STREAM:
                 self._control(message)
             return
+        if "id" not in message:  # ephemeral: outside the ids, the gap logic and the history
+            origin, frame, rev = message.get("origin"), message["frame"], message.get("rev")
+            for subscriber in list(local):
+                if subscriber.connection_id != origin:
+                    subscriber.push_ephemeral(stream, frame, rev)
+            return
         pending = self._filling.get(stream)
         if pending is not None:
             pending.append(message)
@@ -134,15 +145,6 @@ class Hub:
         metrics.events_delivered.inc(stream.split(".", 1)[0], len(local))
         if "ts" in message:
             metrics.delivery_latency.observe(time.time() - message["ts"])
-
-    def deliver_ephemeral(self, message: Message) -> None:
-        """Frames that are not events (presence), `{"stream", "items": [(rev, frame), ...]}`:
-        to every local subscriber, as they come (no ids, so no gap check)."""
-        stream = message["stream"]
-        local = list(self._subscribers.get(stream, ()))
-        for rev, frame in message["items"]:
-            for subscriber in local:
-                subscriber.push_ephemeral(stream, frame, rev)
 
     # -- connections by user, for control messages -----------------------------------------
     def add_connection(self, user_id: int, connection: Connection) -> None:
@@ -214,18 +216,16 @@ class Hub:
         await self._fill(stream, after)
 
     async def close(self) -> None:
-        """Stop receiving (tests, and servers that shut an event loop down). Cancel until
-        the tasks end: channels_redis can swallow a cancel that lands in its blocking read."""
+        """Stop receiving (tests, commands, and servers that shut an event loop down)."""
         for handle in self._tail_checks.values():
             handle.cancel()
         self._tail_checks.clear()
-        for _ in range(50):
-            pending = [task for task in self.tasks if not task.done()]
-            if not pending:
-                return
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending, timeout=0.1)
+        await self.transport.detach(self)
+        pending = [task for task in self.tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
@@ -244,7 +244,7 @@ async def get_hub() -> Hub:
     hub = _hubs.get(loop)
     if hub is None:
         hub = _hubs[loop] = Hub(loop)
-        hub.attached = loop.create_task(get_transport().attach(hub))
+        hub.attached = loop.create_task(hub.transport.attach(hub))
     assert hub.attached is not None
     await hub.attached
     return hub

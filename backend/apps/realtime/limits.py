@@ -1,19 +1,14 @@
-"""Limits of a connection: a socket's inbound token bucket, applied where frames arrive,
-and the number of connections one user may hold."""
+"""Limits of a connection: a socket's inbound token bucket (applied where frames arrive:
+the socket's writer counts them under Daphne, daphne.py), and the number of connections
+one user may hold (taken and given back through connection.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
-from typing import Any
 
 from django.conf import settings
-
-from . import metrics
-from .writer import daphne_protocol
-
-TOO_MANY = 4429
 
 
 class TokenBucket:
@@ -31,27 +26,6 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
-
-
-def limit_inbound_at_protocol(send: Any, bucket: TokenBucket) -> bool:
-    """Under Daphne, count frames as they arrive, before Daphne queues them for the
-    application (its queue has no bound: a flood would grow the server while the consumer
-    catches up). Past the limit the socket is closed 4429 and further frames are dropped.
-    Returns False under other servers, where the consumer counts them itself."""
-    protocol = daphne_protocol(send)
-    if protocol is None:
-        return False
-    deliver = protocol.onMessage
-
-    def on_message(payload: bytes, is_binary: bool) -> None:
-        if bucket.take():
-            deliver(payload, is_binary)
-        elif protocol.state == protocol.STATE_OPEN:
-            metrics.closes.inc(str(TOO_MANY))
-            protocol.sendClose(code=TOO_MANY, reason="too many messages")
-
-    protocol.onMessage = on_message
-    return True
 
 
 class UserConnections:

@@ -23,13 +23,14 @@ expiry a live process, holding a short Redis lock (`SET NX PX`) so that one proc
 a time, removes them and announces the leaves. A touch that finds its connection gone (swept
 while this process could not reach Redis, or Redis restarted empty) adds it back: a join.
 
-Changes reach the subscribers of every process as ephemeral transport messages
-(`Transport.send_ephemeral`): a frame with the stream's presence `rev`, no event id, never in
-the history. The hub hands them to its subscribers outside the event path (no gap check), so
-streams without presence pay nothing. Past `MAX_MEMBERS` members a stream's `presence.state`
-lists nobody and carries counts with `truncated: true`, and joins and leaves are no longer
-announced (every subscriber receiving every change costs the square of the members); the
-change that crosses the cap, either way, is announced as a fresh `presence.state`.
+Changes reach the subscribers of every process as ephemeral transport messages (as
+`publish.publish_ephemeral`'s): a frame with the stream's presence `rev`, no event id, never
+in the history; the hub hands them to its subscribers outside its gap logic.
+
+Past `MAX_MEMBERS` members a stream's `presence.state` lists nobody and carries counts with
+`truncated: true`, and joins and leaves are no longer announced (every subscriber receiving
+every change costs the square of the members); the change that crosses the cap, either way,
+is announced as a fresh `presence.state`.
 """
 
 from __future__ import annotations
@@ -591,9 +592,8 @@ class PresenceTracker:
             self._wake.set()
 
     async def _send(self) -> None:
-        """One sender per tracker: what queued meanwhile goes as one transport message per
-        stream, so a burst of connections costs a few sends, not one each, and a connection
-        never waits for the transport (nor fails with it)."""
+        """One sender per tracker, so a connection never waits for the transport (nor fails
+        with it), and a burst of changes takes one Redis connection, not one each."""
         transport = get_transport()
         while True:
             await self._wake.wait()
@@ -601,13 +601,12 @@ class PresenceTracker:
             outbox, self._outbox = self._outbox, {}
             for stream, bodies in outbox.items():
                 try:
-                    items = []
                     for body in bodies:
                         if body is None:
                             state = (await self.store.join({stream: {}}))[1][stream]
                             body = state.message(stream)
-                        items.append((body["rev"], json.dumps(body, separators=(",", ":"))))
-                    await transport.send_ephemeral({"stream": stream, "items": items})
+                        frame = json.dumps(body, separators=(",", ":"))
+                        await transport.send_async({"stream": stream, "frame": frame, "rev": body["rev"]})
                 except Exception as exc:  # clients see the rev gap and ask presence.get
                     logger.warning("presence: announcing on %s failed: %s", stream, exc)
 

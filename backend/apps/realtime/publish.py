@@ -7,6 +7,9 @@ The one way to publish an event.
 publishes it after commit: a rolled-back change publishes nothing, and a committed change is
 published even if Redis was away at commit time (the relay retries). `publish` publishes at
 once, for events that belong to no database change (progress ticks, broadcasts of state).
+`publish_ephemeral` sends a message that is no event (`comment.typing`): no id, not in the
+history, never replayed, outside the hubs' gap logic, and not sent back to the socket whose
+message is being handled (its user's other sockets do get it).
 
 A process that serves no sockets in the embedded mode (a management command run beside
 `make run`) cannot reach the server's in-process channel layer: after `hand_off_to_server()`
@@ -16,6 +19,7 @@ publishes them.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
@@ -43,6 +47,10 @@ RELAY_AFTER = timedelta(seconds=2)
 # How long a publisher waits for another one to finish an older event of the same stream.
 HELD_WAIT = 1.0
 _handed_off = False
+# The socket whose client message is being handled (messages.py sets it): an ephemeral
+# message it publishes skips that socket. Handlers on the database threads see it too:
+# asgiref copies the context into them.
+sender: contextvars.ContextVar[str | None] = contextvars.ContextVar("realtime_message_sender", default=None)
 
 
 def encode(stream: str, event: Event | dict[str, Any]) -> str:
@@ -67,6 +75,18 @@ def publish_payload(stream: str, payload: str) -> str:
 def publish(stream: str, event: Event | dict[str, Any]) -> str:
     """Publish now; returns the event id. Raises if history or transport is unreachable."""
     return publish_payload(stream, encode(stream, event))
+
+
+async def publish_ephemeral(stream: str, message: dict[str, Any]) -> None:
+    """Send `message` (a dict with a string `type`) to the subscribers of `stream` now, in
+    every process, as `{"type", "stream", ...the rest}`, without an id or a history entry."""
+    if resolve(stream) is None:
+        raise ValueError(f"{stream!r} is not a declared stream")
+    if not isinstance(message.get("type"), str):
+        raise ValueError("a message needs a string 'type'")
+    body = {"type": message["type"], "stream": stream, **{k: v for k, v in message.items() if k != "type"}}
+    frame = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
+    await get_transport().send_async({"stream": stream, "frame": frame, "origin": sender.get()})
 
 
 def publish_on_commit(stream: str, event: Event | dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.urls import path, re_path
 
-from .consumers import NotFoundConsumer, RealtimeConsumer
+from .consumers import HealthConsumer, NotFoundConsumer, RealtimeConsumer
 from .streams import all_routes
 
 
@@ -21,7 +21,7 @@ def _route_regex(route: str) -> str:
 def websocket_urlpatterns() -> list[Any]:
     patterns: list[Any] = [
         path("ws/", RealtimeConsumer.as_asgi()),
-        path("ws/health/", RealtimeConsumer.as_asgi(health=True)),
+        path("ws/health/", HealthConsumer.as_asgi()),
     ]
     patterns += [re_path(_route_regex(r.path), RealtimeConsumer.as_asgi(route=r)) for r in all_routes()]
     patterns.append(re_path(r"", NotFoundConsumer.as_asgi()))

@@ -1,7 +1,7 @@
 """
-Documentation and client types generated from the event schemas: `docs/events.md` and the
-TypeScript client's `events.generated.ts`. `manage.py export_event_types` writes both;
-a test fails when either no longer matches the schemas.
+Documentation and client types generated from the event schemas and the close codes:
+`docs/events.md` and the TypeScript client's `events.generated.ts`.
+`manage.py export_event_types` writes both; a test fails when either no longer matches.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from .connection import CloseCode
 from .events import EVENT_TYPES, Event, schema
 from .streams import all_streams
 
@@ -69,7 +70,19 @@ def typescript() -> str:
     out += ["/** Every event a stream can carry. */", "export type SynclineEvent ="]
     out += [f"  | {_interface_name(cls)}" for cls in events]
     out[-1] += ";"
-    out += ["", 'export type SynclineEventType = SynclineEvent["type"];', "", _CONTROL_TS]
+    out += ["", 'export type SynclineEventType = SynclineEvent["type"];', "", _close_codes_ts(), _CONTROL_TS]
+    return "\n".join(out)
+
+
+def _close_codes_ts() -> str:
+    out = ["/** The close codes of the protocol (docs/protocol.md). */", "export const CloseCode = {"]
+    for code in CloseCode:
+        out += [f"  /** {code.meaning} */", f"  {code.name}: {int(code)},"]
+    out += ["} as const;", "", "export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];", ""]
+    out += ["/** The reason a close frame carries when the server gives no other. */"]
+    out += ["export const CLOSE_REASONS: Record<CloseCode, string> = {"]
+    out += [f"  [CloseCode.{code.name}]: {json.dumps(code.reason)}," for code in CloseCode]
+    out += ["};", ""]
     return "\n".join(out)
 
 

@@ -44,17 +44,16 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
-from . import ids, metrics
+from . import metrics
 from .auth import AuthError, consume_ticket, validate_access_token
+from .connection import CloseCode, Refused, event_id, give_back_slot, recheck, subscription, take_slot
 from .db import realtime_db
 from .hub import get_hub
-from .limits import per_user
-from .streams import Stream, resolve
+from .streams import Stream
 from .subscriptions import StreamSubscriber
-from .writer import ChunkWriter, daphne_request, event_chunk, http_chunk
+from .writer import ChunkWriter, chunk_writer
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +69,10 @@ _END = ""  # queued by `_end`: the response ends after what is already queued
 def _refusal(status: int, detail: str, stream: str | None = None) -> JsonResponse:
     body = {"detail": detail} if stream is None else {"detail": detail, "stream": stream[:200]}
     return JsonResponse(body, status=status)
+
+
+def _refused(refused: Refused) -> JsonResponse:
+    return _refusal(refused.code.http_status, refused.detail, refused.stream)
 
 
 async def authenticate(request: HttpRequest) -> tuple[Any, float | None, str]:
@@ -89,10 +92,6 @@ async def authenticate(request: HttpRequest) -> tuple[Any, float | None, str]:
         return None, None, str(exc)
     user = await request.auser()
     return (user, None, "") if user.is_authenticated else (None, None, "authentication required")
-
-
-def active_user(user_id: int) -> Any:
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 def with_send(app: Any) -> Any:
@@ -122,27 +121,27 @@ class SseConnection(StreamSubscriber):
         # The user's connection slot, taken by `serve`: given back when the body ends, or,
         # when Django drops the response before its body starts (the client went away),
         # when this object is collected.
-        self.give_back = weakref.finalize(self, per_user.give_back, user.pk)
+        self.give_back = weakref.finalize(self, give_back_slot, user.pk)
 
     # -- the transport's outputs (StreamSubscriber) --------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
         if self.writer is not None:
             if not self.ending:
-                self.writer.write(event_chunk(event_id, frame))
+                self.writer.write_event(event_id, frame)
             return
         self._put(f"id: {event_id}\ndata: {frame}\n\n")
 
-    def _send(self, message: dict[str, Any]) -> None:
-        self._put(f"data: {json.dumps(message, separators=(',', ':'))}\n\n")
-
-    def _deliver_frame(self, frame: str) -> None:
+    def _send_frame(self, frame: str) -> None:
         self._put(f"data: {frame}\n\n")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self._send_frame(json.dumps(message, separators=(",", ":")))
 
     def _put(self, chunk: str) -> None:
         if self.ending:
             return
         if self.writer is not None:
-            self.writer.write(http_chunk(chunk))
+            self.writer.write_text(chunk)
             return
         try:
             self.queue.put_nowait(chunk)
@@ -160,7 +159,7 @@ class SseConnection(StreamSubscriber):
         """End the response after what is queued (what does not fit is dropped: the client resumes)."""
         if self.writer is not None:
             if not self.ending:
-                self.writer.write(http_chunk(last_words))
+                self.writer.write_text(last_words)
             self.ending = True
             self.queue.put_nowait(_END)  # wakes the body, which ends the response
             return
@@ -172,32 +171,27 @@ class SseConnection(StreamSubscriber):
 
     def _write_directly(self, send: Any) -> None:
         """Under Daphne, from now on write chunks to the connection (what is queued first)."""
-        request = daphne_request(send)
-        if request is None:
+        writer = chunk_writer(send, self.queue.maxsize, self._too_slow)
+        if writer is None:
             return
-        self.writer = ChunkWriter(request, self.queue.maxsize, self._too_slow)
+        self.writer = writer
         while not self.queue.empty():
             chunk = self.queue.get_nowait()
             if chunk == _END:
                 self.queue.put_nowait(_END)
                 break
-            self.writer.write(http_chunk(chunk))
+            writer.write_text(chunk)
 
     async def revalidate(self) -> None:
         """The user's access changed (hub.Connection): end the response if the account is no
         longer active or one of its streams is no longer readable."""
         if self.ending:
             return
-        # On the real-time database threads, not the thread-sensitive executor: this task may
-        # inherit the context of the thread that published the control message (embedded
-        # mode), whose thread-sensitive executor is busy.
-        user = await realtime_db(active_user)(self.user.pk)
+        user, withdrawn = await recheck(self.user.pk, self.subscriptions)
         if user is None:
             return self._end(": account deactivated\n\n")
-        for name, stream in list(self.subscriptions.items()):
-            allowed = realtime_db(stream.can_read)
-            if not await allowed(user, **(stream.match(name) or {})):
-                return self._end(f": access to {name} was withdrawn\n\n")
+        if withdrawn:
+            return self._end(f": access to {withdrawn[0]} was withdrawn\n\n")
 
     # -- the response body ---------------------------------------------------------------
     async def body(
@@ -221,7 +215,7 @@ class SseConnection(StreamSubscriber):
             async for chunk in self._chunks():
                 if self.writer is not None:
                     if chunk:  # an empty HTTP chunk would end the response
-                        self.writer.write(http_chunk(chunk))
+                        self.writer.write_text(chunk)
                 else:
                     yield chunk
         finally:  # also on client disconnect: Django cancels the response task
@@ -274,30 +268,24 @@ async def serve(request: HttpRequest, channels: list[str]) -> HttpResponseBase:
         return _refusal(405, "use GET")
     user, expires_at, error = await authenticate(request)
     if user is None:
-        return _refusal(401, error)
+        return _refusal(CloseCode.UNAUTHENTICATED.http_status, error)
     if not channels:
         return _refusal(400, "name at least one stream: ?channel=<name>")
     if len(channels) > settings.REALTIME["MAX_STREAMS_PER_SOCKET"]:
         return _refusal(400, "too many channels")
-    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or None
-    if last_event_id:
-        try:
-            ids.parse(last_event_id)
-        except ids.InvalidEventId as exc:
-            return _refusal(400, str(exc))
     targets: dict[str, Stream] = {}
-    for channel in channels:
-        found = resolve(channel)
-        if found is None:
-            return _refusal(404, "no such stream", channel)
-        stream, params = found
-        name = stream.name(**params)  # canonical, also for the `progress-<id>` alias
-        if not await realtime_db(stream.can_read)(user, **params):
-            return _refusal(403, "not allowed on this stream", name)
-        targets[name] = stream
-    if not per_user.take(user.pk):
+    try:
+        last_event_id = event_id(request.headers.get("Last-Event-ID") or request.GET.get("lastEventId"))
+        for channel in channels:
+            stream, name = await subscription(user, channel)  # canonical, also for `progress-<id>`
+            targets[name] = stream
+    except Refused as refused:
+        return _refused(refused)
+    try:
+        take_slot(user.pk)
+    except Refused as refused:
         metrics.closes.inc("sse_too_many")
-        return _refusal(429, "too many connections for this user")
+        return _refused(refused)
     connection = SseConnection(user, expires_at)
     send = getattr(request, "scope", {}).get(SEND)
     response = StreamingHttpResponse(

@@ -17,13 +17,15 @@ before it wait, and those it already covers (rev at or below its rev) are droppe
 presence frame older than one already sent.
 
 A transport supplies three outputs: `_deliver(event_id, frame)` for an event,
-`_send(message)` for a control message (`stream.resumed`, `stream.reset`, `presence.state`)
-and `_deliver_frame(frame)` for an encoded frame that is not an event (presence).
+`_send_frame(frame)` for an encoded message without an id (an ephemeral message,
+`publish.publish_ephemeral`, or presence) and `_send(message)` for a control message
+(`stream.resumed`, `stream.reset`, `presence.state`).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from . import ids, metrics
@@ -40,6 +42,7 @@ class StreamSubscriber:
 
     hub: Hub | None
     user: Any
+    connection_id: str
     subscriptions: dict[str, Stream]
     _replaying: dict[str, list[tuple[str, str]]]
     _replayed_to: dict[str, tuple[int, int]]
@@ -49,6 +52,8 @@ class StreamSubscriber:
 
     def _init_subscriptions(self) -> None:
         self.hub = None
+        # Names this connection across processes: an ephemeral message it sent skips it.
+        self.connection_id = uuid.uuid4().hex
         self.subscriptions = {}
         self._replaying = {}
         self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
@@ -60,10 +65,10 @@ class StreamSubscriber:
     def _deliver(self, event_id: str, frame: str) -> None:
         raise NotImplementedError
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send_frame(self, frame: str) -> None:
         raise NotImplementedError
 
-    def _deliver_frame(self, frame: str) -> None:
+    def _send(self, message: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # -- subscriptions -----------------------------------------------------------------
@@ -161,7 +166,9 @@ class StreamSubscriber:
                 del self._replayed_to[stream]
         self._deliver(event_id, frame)
 
-    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None:
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None = None) -> None:
+        """A message without an id: not replayed, not deduplicated. A presence frame (with a
+        rev) that comes before the connection's `presence.state` waits for it."""
         waiting = self._presence_waiting.get(stream)
         if waiting is not None:
             waiting.append((frame, rev))
@@ -170,7 +177,7 @@ class StreamSubscriber:
             if rev <= self._presence_rev.get(stream, 0):
                 return  # the state sent covers it, or a newer frame went out already
             self._presence_rev[stream] = rev
-        self._deliver_frame(frame)
+        self._send_frame(frame)
 
     def reset(self, stream: str) -> None:
         metrics.resets.inc()

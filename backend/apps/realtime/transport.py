@@ -4,11 +4,15 @@ stream, one message per process (not per socket).
 
 - `LocalTransport` (embedded mode): the publishing process is the only one; the event is
   handed to this process's hubs.
-- `LayerTransport` (Redis modes): the configured channel layer. Each process's hub owns one
-  channel and joins the group of each stream it has sockets on; publishing is one
+- `LayerTransport` (Redis modes): the configured channel layer. For each process's hub it
+  owns one channel and the tasks that read it, joins the group of each stream the hub has
+  sockets on, and calls the hub back (`Receiver`: `deliver`, `rejoin`); publishing is one
   `group_send` per event. Synchronous publishers (views, Celery tasks) use one long-lived
   event loop in a background thread, so they never open an event loop or a Redis
   connection per call.
+
+A message without an `id` is ephemeral (`publish.publish_ephemeral`): it travels the same
+way, but the hub hands it on outside its gap logic, and it never enters the history.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aredis
 from channels.layers import get_channel_layer
@@ -26,51 +30,53 @@ from django.conf import settings
 
 from . import metrics
 
-if TYPE_CHECKING:
-    from .hub import Hub
-
 logger = logging.getLogger(__name__)
 
-Message = dict[str, Any]  # {"stream", "id", "prev", "frame", "ts"}
+# {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"?, "rev"?}
+Message = dict[str, Any]
 MESSAGE_TYPE = "realtime.event"
-# A frame that is not an event (presence): no id, no prev, never in the history. Its own
-# message type, so the hub's event path (gap check, dedup) never sees it.
-EPHEMERAL_TYPE = "realtime.ephemeral"
 # Process-to-process control messages (revalidate a user's sockets); every hub joins it.
 CONTROL_STREAM = "realtime.control"
 
 
+class Receiver(Protocol):
+    """What the transport calls back: a process's hub (hub.py)."""
+
+    def deliver(self, message: Message) -> None: ...
+    def post(self, message: Message) -> None: ...
+    async def rejoin(self) -> None: ...
+
+
 class Transport(Protocol):
     def send(self, message: Message) -> None: ...
-    async def send_ephemeral(self, message: Message) -> None:
-        """From the event loop: `{"stream", "items": [(rev or None, frame), ...]}` to the
-        stream's subscribers in every process."""
-        ...
-
-    async def attach(self, hub: Hub) -> None: ...
-    async def join(self, hub: Hub, stream: str) -> None: ...
-    async def leave(self, hub: Hub, stream: str) -> None: ...
+    async def send_async(self, message: Message) -> None: ...
+    async def attach(self, hub: Receiver) -> None: ...
+    async def detach(self, hub: Receiver) -> None: ...
+    async def join(self, hub: Receiver, stream: str) -> None: ...
+    async def leave(self, hub: Receiver, stream: str) -> None: ...
 
 
 class LocalTransport:
     def __init__(self) -> None:
-        self._hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+        self._hubs: weakref.WeakSet[Receiver] = weakref.WeakSet()
 
     def send(self, message: Message) -> None:
         for hub in list(self._hubs):
             hub.post(message)
 
-    async def send_ephemeral(self, message: Message) -> None:
-        for hub in list(self._hubs):
-            hub.loop.call_soon_threadsafe(hub.deliver_ephemeral, message)
+    async def send_async(self, message: Message) -> None:
+        self.send(message)
 
-    async def attach(self, hub: Hub) -> None:
+    async def attach(self, hub: Receiver) -> None:
         self._hubs.add(hub)
 
-    async def join(self, hub: Hub, stream: str) -> None:
+    async def detach(self, hub: Receiver) -> None:
+        self._hubs.discard(hub)
+
+    async def join(self, hub: Receiver, stream: str) -> None:
         pass
 
-    async def leave(self, hub: Hub, stream: str) -> None:
+    async def leave(self, hub: Receiver, stream: str) -> None:
         pass
 
 
@@ -86,6 +92,9 @@ class LayerTransport:
             raise RuntimeError("CHANNEL_LAYERS has no default layer; set CHANNEL_LAYER")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
+        # Per hub: its channel and the tasks that read it.
+        self._channels: weakref.WeakKeyDictionary[Receiver, str] = weakref.WeakKeyDictionary()
+        self._tasks: weakref.WeakKeyDictionary[Receiver, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
     # -- publishing (any thread) ------------------------------------------------------
     def _publisher_loop(self) -> asyncio.AbstractEventLoop:
@@ -103,28 +112,46 @@ class LayerTransport:
     def send(self, message: Message) -> None:
         self.run(self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
-    async def send_ephemeral(self, message: Message) -> None:
-        await self.layer.group_send(message["stream"], {"type": EPHEMERAL_TYPE, **message})
+    async def send_async(self, message: Message) -> None:
+        """Publish from a server's event loop (ephemeral messages), without the hand-off to
+        the publisher loop."""
+        async with asyncio.timeout(self.send_timeout):
+            await self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message})
 
     # -- receiving (the hub's event loop) ----------------------------------------------
-    async def attach(self, hub: Hub) -> None:
-        hub.channel = await self.layer.new_channel("realtime.hub.")
-        await self.layer.group_add(CONTROL_STREAM, hub.channel)
-        hub.tasks.add(asyncio.create_task(self._receive(hub), name="realtime-hub-receive"))
-        hub.tasks.add(asyncio.create_task(self._watch(hub), name="realtime-hub-watch"))
+    async def attach(self, hub: Receiver) -> None:
+        channel = self._channels[hub] = await self.layer.new_channel("realtime.hub.")
+        await self.layer.group_add(CONTROL_STREAM, channel)
+        self._tasks[hub] = {
+            asyncio.create_task(self._receive(hub, channel), name="realtime-hub-receive"),
+            asyncio.create_task(self._watch(hub), name="realtime-hub-watch"),
+        }
 
-    async def join(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_add(stream, hub.channel)
+    async def detach(self, hub: Receiver) -> None:
+        """Stop reading for `hub`. Cancel until the tasks end: channels_redis can swallow a
+        cancel that lands in its blocking read."""
+        tasks = self._tasks.pop(hub, set())
+        self._channels.pop(hub, None)
+        for _ in range(50):
+            pending = [task for task in tasks if not task.done()]
+            if not pending:
+                return
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.1)
 
-    async def leave(self, hub: Hub, stream: str) -> None:
-        await self.layer.group_discard(stream, hub.channel)
+    async def join(self, hub: Receiver, stream: str) -> None:
+        await self.layer.group_add(stream, self._channels[hub])
 
-    async def _receive(self, hub: Hub) -> None:
+    async def leave(self, hub: Receiver, stream: str) -> None:
+        await self.layer.group_discard(stream, self._channels[hub])
+
+    async def _receive(self, hub: Receiver, channel: str) -> None:
         backoff = 0.1
         task = asyncio.current_task()
         while True:
             try:
-                message = await self.layer.receive(hub.channel)
+                message = await self.layer.receive(channel)
                 backoff = 0.1
             except Exception as exc:  # Redis away: wait, then rejoin (it may have restarted empty)
                 if task is not None and task.cancelling():
@@ -137,13 +164,10 @@ class LayerTransport:
                 backoff = min(backoff * 2, 5.0)
                 await hub.rejoin()
                 continue
-            kind = message.get("type")
-            if kind == MESSAGE_TYPE:
+            if message.get("type") == MESSAGE_TYPE:
                 hub.deliver(message)
-            elif kind == EPHEMERAL_TYPE:
-                hub.deliver_ephemeral(message)
 
-    async def _watch(self, hub: Hub) -> None:
+    async def _watch(self, hub: Receiver) -> None:
         """Rejoin every group when Redis restarted: it forgot the group memberships (and the
         history, so the hubs' gap check announces stream.reset on the next event)."""
         client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import metrics
+from .connection import Refused, resolve_stream
 from .health import readiness
 from .presence import get_store
-from .streams import resolve
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
@@ -38,13 +38,12 @@ class PresenceApi(APIView):
         name = request.query_params.get("stream")
         if not name:
             raise exceptions.ValidationError({"stream": ["this query parameter is required"]})
-        found = resolve(name)
-        if found is None:
-            raise exceptions.NotFound("no such stream")
-        stream, params = found
+        try:
+            stream, name, params = resolve_stream(name)
+        except Refused as refused:
+            raise exceptions.NotFound(refused.detail) from None
         if not stream.presence:
             raise exceptions.NotFound("this stream has no presence")
         if not stream.can_read(request.user, **params):
             raise exceptions.PermissionDenied("not allowed on this stream")
-        name = stream.name(**params)
         return Response(get_store().state_sync(name).listing(name))

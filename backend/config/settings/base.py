@@ -191,6 +191,8 @@ REALTIME = {
     "MAX_FRAME": 64 * 1024,
     # Open sockets one user may hold in one server process before 4429.
     "MAX_SOCKETS_PER_USER": env_int("REALTIME_MAX_SOCKETS_PER_USER", 50),
+    # Client messages per socket per second (burst as many) before `rate_limited` replies.
+    "MESSAGE_RATE": env_int("REALTIME_MESSAGE_RATE", 5),
     # Streams one multiplexed socket may subscribe to.
     "MAX_STREAMS_PER_SOCKET": env_int("REALTIME_MAX_STREAMS_PER_SOCKET", 100),
     # Lifetime of a one-time WebSocket ticket, seconds (at most 30).

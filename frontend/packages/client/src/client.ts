@@ -6,6 +6,7 @@
 import { backoffDelay } from "./backoff.js";
 import { UnauthorizedError, authenticatedUrl } from "./credentials.js";
 import { Emitter } from "./emitter.js";
+import { CloseCode } from "./events.generated.js";
 import { Heartbeat } from "./heartbeat.js";
 import { jwtExpiresAt } from "./jwt.js";
 import { type ResolvedOptions, type SynclineClientOptions, type WebSocketLike, resolveOptions } from "./options.js";
@@ -33,9 +34,9 @@ const OPEN = 1;
 const NORMAL_CLOSURE = 1000;
 // What a browser reports for a connection lost without a close frame; used for a heartbeat timeout too.
 const ABNORMAL_CLOSURE = 1006;
-const TOKEN_REFUSED = 4401;
+const TOKEN_REFUSED: number = CloseCode.UNAUTHENTICATED;
 // Refusals that reconnecting cannot cure.
-const FINAL_CLOSE_CODES = new Set([4403, 4404]);
+const FINAL_CLOSE_CODES = new Set<number>([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
 
 export class SynclineClient {
   private readonly options: ResolvedOptions;

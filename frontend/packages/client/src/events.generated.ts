@@ -118,6 +118,40 @@ export type SynclineEvent =
 
 export type SynclineEventType = SynclineEvent["type"];
 
+/** The close codes of the protocol (docs/protocol.md). */
+export const CloseCode = {
+  /** bad request: malformed path value, unreadable frame */
+  BAD_REQUEST: 4400,
+  /** missing, invalid or expired token or ticket; token expired */
+  UNAUTHENTICATED: 4401,
+  /** authenticated but not allowed on this stream */
+  FORBIDDEN: 4403,
+  /** no such stream or route */
+  NOT_FOUND: 4404,
+  /** the client does not read and its outbound queue is over its bound */
+  TOO_SLOW: 4408,
+  /** too many messages or connections */
+  TOO_MANY: 4429,
+  /** frame too large (over 64 KiB) */
+  TOO_BIG: 1009,
+  /** the server is restarting: reconnect at once */
+  SERVICE_RESTART: 1012,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The reason a close frame carries when the server gives no other. */
+export const CLOSE_REASONS: Record<CloseCode, string> = {
+  [CloseCode.BAD_REQUEST]: "bad request",
+  [CloseCode.UNAUTHENTICATED]: "not authenticated",
+  [CloseCode.FORBIDDEN]: "not allowed on this stream",
+  [CloseCode.NOT_FOUND]: "no such stream or route",
+  [CloseCode.TOO_SLOW]: "too slow",
+  [CloseCode.TOO_MANY]: "too many messages or connections",
+  [CloseCode.TOO_BIG]: "frame too large",
+  [CloseCode.SERVICE_RESTART]: "server restart",
+};
+
 /** The server accepted a subscription on the multiplexed socket. */
 export interface SubscribedMessage {
   type: "subscribed";

@@ -3,11 +3,11 @@
  * dropping duplicates) and whether the server refused it.
  */
 import { compareEventIds } from "./eventId.js";
-import type { ServerMessage, SynclineEvent } from "./events.generated.js";
+import { CloseCode, type ServerMessage, type SynclineEvent } from "./events.generated.js";
 import type { SubscribeFrame } from "./protocol.js";
 
 export interface StreamError {
-  /** 4403: not allowed on this stream; 4404: no such stream; other codes as the contract lists. */
+  /** 4403: not allowed on this stream; 4404: no such stream; other codes as docs/protocol.md lists. */
   code: number;
   detail?: string;
 }
@@ -40,7 +40,7 @@ interface StreamState {
   missedWhileAway: boolean;
 }
 
-const REFUSAL_CODES = new Set([4403, 4404]);
+const REFUSAL_CODES = new Set<number>([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
 
 export class StreamRegistry {
   private readonly streams = new Map<string, StreamState>();
