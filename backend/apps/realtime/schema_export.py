@@ -12,6 +12,7 @@ from typing import Any
 
 from .connection import CloseCode
 from .events import EVENT_TYPES, Event, schema
+from .messages import REPLY_CODES
 from .streams import all_streams
 
 _TS_TYPES = {
@@ -70,7 +71,8 @@ def typescript() -> str:
     out += ["/** Every event a stream can carry. */", "export type SynclineEvent ="]
     out += [f"  | {_interface_name(cls)}" for cls in events]
     out[-1] += ";"
-    out += ["", 'export type SynclineEventType = SynclineEvent["type"];', "", _close_codes_ts(), _CONTROL_TS]
+    out += ["", 'export type SynclineEventType = SynclineEvent["type"];', ""]
+    out += [_close_codes_ts(), _replies_ts(), _CONTROL_TS]
     return "\n".join(out)
 
 
@@ -84,6 +86,31 @@ def _close_codes_ts() -> str:
     out += [f"  [CloseCode.{code.name}]: {json.dumps(code.reason)}," for code in CloseCode]
     out += ["};", ""]
     return "\n".join(out)
+
+
+def _replies_ts() -> str:
+    codes = " | ".join(json.dumps(code) for code in REPLY_CODES)
+    return f"""/** Why a client message failed (docs/presence.md). */
+export type ReplyErrorCode = {codes};
+
+/** The one answer to a client message `{{"type": "message", "ref", "stream", "event", "data"}}`. */
+export type ReplyMessage =
+  | {{ type: "reply"; ref: string; status: "ok"; data: Record<string, unknown> }}
+  | {{
+      type: "reply";
+      ref: string;
+      status: "error";
+      error: {{ code: ReplyErrorCode; detail: string; fields?: Record<string, unknown> }};
+    }};
+
+/** Another subscriber of a request's stream is writing a comment (no id, not kept). */
+export interface CommentTypingMessage {{
+  type: "comment.typing";
+  stream: string;
+  user_id: number;
+  username: string;
+}}
+"""
 
 
 _CONTROL_TS = """/** The server accepted a subscription on the multiplexed socket. */
@@ -126,7 +153,9 @@ export type ControlMessage =
   | ErrorMessage
   | StreamResumedMessage
   | StreamResetMessage
-  | PongMessage;
+  | PongMessage
+  | ReplyMessage
+  | CommentTypingMessage;
 
 /** Everything the server sends on a socket. */
 export type ServerMessage = SynclineEvent | ControlMessage;
@@ -162,7 +191,9 @@ def markdown() -> str:
         "| `updated_at` | when the event was made, ISO 8601 UTC |",
         "",
         "Control messages (not events, no `id`): `subscribed`, `unsubscribed`, `error` (`code`, `detail`),",
-        "`stream.resumed` (`replayed`), `stream.reset`, `pong`, `auth.refreshed` (`expires_at`).",
+        "`stream.resumed` (`replayed`), `stream.reset`, `pong`, `auth.refreshed` (`expires_at`), `reply` (`ref`,",
+        "`status`, `data` or `error`: docs/presence.md). Ephemeral messages (no `id`, not kept, not replayed):",
+        "`comment.typing` (`user_id`, `username`) on `requests.item.<id>`.",
         "",
     ]
     for cls in public_events():

@@ -35,3 +35,29 @@ class RequestUpdated(Event):
     }
 
     status: str
+
+
+@register_event
+@dataclass(kw_only=True)
+class CommentCreated(Event):
+    type: ClassVar[str] = "comment.created"
+    entity: ClassVar[str] = "comment"
+    description: ClassVar[str] = (
+        "A member of the request's unit commented on it (`POST /api/requests/{id}/comments/`, or "
+        "`comment.create` over a socket). `data` is the comment as the comments endpoint lists it."
+    )
+    example: ClassVar[dict[str, Any]] = {
+        "action": "created",
+        "object_id": 7,
+        "request_id": 42,
+        "updated_by": "alice",
+        "data": {
+            "id": 7,
+            "request": 42,
+            "author": "alice",
+            "body": "Crate 12 is in the basement.",
+            "created_at": "2026-11-21T12:34:56.789Z",
+        },
+    }
+
+    request_id: int

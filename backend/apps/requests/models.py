@@ -34,3 +34,18 @@ class Request(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_type} request #{self.pk}: {self.title}"
+
+
+class Comment(models.Model):
+    """A comment on a request, by a member of its unit (`comment_create`)."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="request_comments")
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("pk",)
+
+    def __str__(self) -> str:
+        return f"comment #{self.pk} on request #{self.request_id}"

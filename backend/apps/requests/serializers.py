@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.documents.models import Crate
 from apps.storage.models import StorageLocation
 
-from .models import Request
+from .models import Comment, Request
 
 
 class RequestSerializer(serializers.ModelSerializer[Request]):
@@ -53,3 +53,20 @@ class CommentSerializer(serializers.Serializer[Any]):
 
 class AllocateSerializer(serializers.Serializer[Any]):
     storage = serializers.PrimaryKeyRelatedField(queryset=StorageLocation.objects.all())
+
+
+class RequestCommentSerializer(serializers.ModelSerializer[Comment]):
+    """A comment as `GET /api/requests/{id}/comments/` lists it."""
+
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ("id", "request", "author", "body", "created_at")
+        read_only_fields = fields
+
+
+class RequestCommentInSerializer(serializers.Serializer[Any]):
+    """The body of a new comment, over REST and over a socket (`comment.create`)."""
+
+    body = serializers.CharField(min_length=1, max_length=2000, trim_whitespace=True)

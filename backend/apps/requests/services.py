@@ -10,6 +10,10 @@ trail. Who may do what:
 | issue | approved | issued | store heads, unit admins, staff |
 | return | issued | returned | store heads, unit admins, staff |
 | update (title, crate) | pending, sent_back | pending | the requester, unit admins, staff |
+
+Each change publishes `request.updated` on the unit's stream and on the request's own
+(`requests.item.<id>`). A comment (`comment_create`, any member of the unit, in any status)
+publishes `comment.created` on both and records an audit entry.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from apps.notifications.services import notify_user
 from apps.realtime.publish import publish_on_commit
 from apps.storage.models import StorageLocation
 
-from .events import RequestUpdated
-from .models import Request
-from .serializers import RequestSerializer
-from .streams import unit_requests
+from .events import CommentCreated, RequestUpdated
+from .models import Comment, Request
+from .serializers import RequestCommentSerializer, RequestSerializer
+from .streams import request_item, unit_requests
 
 Status = Request.Status
 DECIDERS: set[str] = {Role.APPROVER, Role.ADMIN}
@@ -38,17 +42,21 @@ KEEPERS: set[str] = {Role.STORE_HEAD, Role.ADMIN}
 FIELDS = ("title", "crate", "storage", "status", "reason", "comment")
 
 
+def _streams(request: Request) -> tuple[str, str]:
+    """The streams that carry a request's events: its unit's and its own."""
+    return unit_requests.name(unit_id=request.unit_id), request_item.name(request_id=request.pk)
+
+
 def _publish(request: Request, action: str, actor: Any, changes: dict[str, Any]) -> None:
-    publish_on_commit(
-        unit_requests.name(unit_id=request.unit_id),
-        RequestUpdated(
-            action=action,
-            object_id=request.pk,
-            status=request.status,
-            data=dict(RequestSerializer(request).data),
-            updated_by=actor.username,
-        ),
+    event = RequestUpdated(
+        action=action,
+        object_id=request.pk,
+        status=request.status,
+        data=dict(RequestSerializer(request).data),
+        updated_by=actor.username,
     )
+    for stream in _streams(request):
+        publish_on_commit(stream, event)
     audit_record(actor=actor, unit_id=request.unit_id, action=action, obj=request, changes=changes)
 
 
@@ -199,3 +207,23 @@ def request_update(*, actor: Any, request: Request, **fields: Any) -> Request:
         status=Status.PENDING,
         **fields,
     )
+
+
+@transaction.atomic
+def comment_create(*, actor: Any, request: Request, body: str) -> Comment:
+    """A comment by a member of the request's unit (the caller found the request through
+    the member's own requests: others get 404 before this)."""
+    if not user_is_unit_member(actor, request.unit_id):
+        raise PermissionDenied("you are not a member of this request's unit")
+    comment = Comment.objects.create(request=request, author=actor, body=body)
+    event = CommentCreated(
+        action="created",
+        object_id=comment.pk,
+        request_id=request.pk,
+        data=dict(RequestCommentSerializer(comment).data),
+        updated_by=actor.username,
+    )
+    for stream in _streams(request):
+        publish_on_commit(stream, event)
+    audit_record(actor=actor, unit_id=request.unit_id, action="commented", obj=comment, changes={"body": body})
+    return comment

@@ -20,6 +20,8 @@ from .serializers import (
     AllocateSerializer,
     CommentSerializer,
     ReasonSerializer,
+    RequestCommentInSerializer,
+    RequestCommentSerializer,
     RequestSerializer,
     RequestUpdateSerializer,
 )
@@ -56,6 +58,21 @@ class RequestListApi(APIView):
 class RequestDetailApi(APIView):
     def get(self, request: HttpRequest, pk: int) -> Response:
         return Response(RequestSerializer(get_request(request.user, pk)).data)
+
+
+class RequestCommentListApi(APIView):
+    """`GET|POST /api/requests/{id}/comments/`: the request's comments, oldest first."""
+
+    def get(self, request: HttpRequest, pk: int) -> Response:
+        comments = get_request(request.user, pk).comments.select_related("author")
+        return Response(RequestCommentSerializer(comments, many=True).data)
+
+    def post(self, request: HttpRequest, pk: int) -> Response:
+        target = get_request(request.user, pk)
+        serializer = RequestCommentInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(actor=request.user, request=target, body=serializer.validated_data["body"])
+        return Response(RequestCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class RequestActionApi(APIView):

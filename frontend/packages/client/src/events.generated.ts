@@ -36,6 +36,19 @@ export interface RequestUpdatedEvent extends EventEnvelope {
   status: string;
 }
 
+/** A member of the request's unit commented on it (`POST /api/requests/{id}/comments/`, or `comment.create` over a socket). `data` is the comment as the comments endpoint lists it. */
+export interface CommentCreatedEvent extends EventEnvelope {
+  type: "comment.created";
+  comment_id: number | string;
+  request_id: number;
+}
+
+/** The live KPIs changed; `data` is the whole dashboard, as `GET /api/dashboard/` returns it. Published at most about once a second, always including the latest change. `invoices` and `jobs_running` are null where the sales or progress app is not installed. */
+export interface DashboardUpdatedEvent extends EventEnvelope {
+  type: "dashboard.updated";
+  dashboard_id: number | string;
+}
+
 /** A notification for the stream's user was delivered. */
 export interface NotificationCreatedEvent extends EventEnvelope {
   type: "notification.created";
@@ -76,12 +89,6 @@ export interface LeaderboardUpdatedEvent extends EventEnvelope {
   leaderboard_id: number | string;
 }
 
-/** The live KPIs changed; `data` is the whole dashboard, as `GET /api/dashboard/` returns it. Published at most about once a second, always including the latest change. `invoices` and `jobs_running` are null where the sales or progress app is not installed. */
-export interface DashboardUpdatedEvent extends EventEnvelope {
-  type: "dashboard.updated";
-  dashboard_id: number | string;
-}
-
 /** A background job moved. `action`: start, progress (at most ~10 a second per job), warning (an item failed; the job goes on), complete, error (the job stopped). `current`/`total` are items, `percent` 0-100 never goes backwards; `status` is pending, started, completed or failed. A subscriber first gets the job's latest event. */
 export interface ProgressUpdatedEvent extends EventEnvelope {
   type: "progress.updated";
@@ -106,13 +113,14 @@ export type SynclineEvent =
   | StorageUpdatedEvent
   | CrateUpdatedEvent
   | RequestUpdatedEvent
+  | CommentCreatedEvent
+  | DashboardUpdatedEvent
   | NotificationCreatedEvent
   | NotificationStatusEvent
   | NotificationBroadcastEvent
   | SubmissionCreatedEvent
   | SubmissionGradedEvent
   | LeaderboardUpdatedEvent
-  | DashboardUpdatedEvent
   | ProgressUpdatedEvent
   | InvoiceUpdatedEvent;
 
@@ -151,6 +159,27 @@ export const CLOSE_REASONS: Record<CloseCode, string> = {
   [CloseCode.TOO_BIG]: "frame too large",
   [CloseCode.SERVICE_RESTART]: "server restart",
 };
+
+/** Why a client message failed (docs/presence.md). */
+export type ReplyErrorCode = "invalid" | "forbidden" | "not_found" | "not_subscribed" | "unknown_event" | "rate_limited" | "server_error";
+
+/** The one answer to a client message `{"type": "message", "ref", "stream", "event", "data"}`. */
+export type ReplyMessage =
+  | { type: "reply"; ref: string; status: "ok"; data: Record<string, unknown> }
+  | {
+      type: "reply";
+      ref: string;
+      status: "error";
+      error: { code: ReplyErrorCode; detail: string; fields?: Record<string, unknown> };
+    };
+
+/** Another subscriber of a request's stream is writing a comment (no id, not kept). */
+export interface CommentTypingMessage {
+  type: "comment.typing";
+  stream: string;
+  user_id: number;
+  username: string;
+}
 
 /** The server accepted a subscription on the multiplexed socket. */
 export interface SubscribedMessage {
@@ -192,7 +221,9 @@ export type ControlMessage =
   | ErrorMessage
   | StreamResumedMessage
   | StreamResetMessage
-  | PongMessage;
+  | PongMessage
+  | ReplyMessage
+  | CommentTypingMessage;
 
 /** Everything the server sends on a socket. */
 export type ServerMessage = SynclineEvent | ControlMessage;
