@@ -174,11 +174,13 @@ async def main_async(args: Any) -> None:
             timeout_s=300,
         )
         made = json.loads(path.read_text())
-        target.start()
-        rows = [
-            await run_stream(target, f"/ws/requests/{made['unit']}/", True, made["tokens"], args),
-            await run_stream(target, "/ws/invoices/", False, made["tokens"], args),
-        ]
+        rows = []
+        for stream_path, presence in ((f"/ws/requests/{made['unit']}/", True), ("/ws/invoices/", False)):
+            target.start()  # a fresh server per stream: nothing of one row spills into the other
+            try:
+                rows.append(await run_stream(target, stream_path, presence, made["tokens"], args))
+            finally:
+                target.stop()
         print(render(rows, args))
     finally:
         target.cleanup()

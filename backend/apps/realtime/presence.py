@@ -462,6 +462,9 @@ class PresenceTracker:
         self._wake = asyncio.Event()
         self._started = False
         self._joining: list[tuple[str, str, str, asyncio.Future[State | None]]] = []
+        # One change of the store at a time: its revs then reach the outbox, and the other
+        # processes, in the order Redis gave them.
+        self._changing = asyncio.Lock()
         self._joiner_running = False
 
     def _start(self) -> None:
@@ -510,12 +513,13 @@ class PresenceTracker:
                     streams.setdefault(stream, {})
                     if conn:
                         streams[stream][conn] = value
-                try:
-                    changes, states = await self.store.join(streams)
-                except Exception as exc:  # Redis away: the next touch adds them (and announces)
-                    logger.warning("presence: tracking connections failed: %s", exc)
-                    changes, states = {}, {}
-                self._announce(changes)
+                async with self._changing:
+                    try:
+                        changes, states = await self.store.join(streams)
+                    except Exception as exc:  # Redis away: the next touch adds them (and announces)
+                        logger.warning("presence: tracking connections failed: %s", exc)
+                        changes, states = {}, {}
+                    self._announce(changes)
                 for stream, _, _, future in batch:
                     if not future.done():
                         future.set_result(states.get(stream))
@@ -558,15 +562,18 @@ class PresenceTracker:
                 self._local.pop(stream, None)
         if due:
             self._set_gauge()
-            self._announce(await self.store.remove(due))
+            async with self._changing:
+                self._announce(await self.store.remove(due))
 
     async def _touch_all(self) -> None:
         if self._local:
             snapshot = {stream: dict(conns) for stream, conns in self._local.items()}
-            self._announce(await self.store.touch(snapshot))
+            async with self._changing:
+                self._announce(await self.store.touch(snapshot))
 
     async def _sweep(self) -> None:
-        self._announce(await self.store.sweep())
+        async with self._changing:
+            self._announce(await self.store.sweep())
 
     def _announce(self, changes: dict[str, list[Change]]) -> None:
         """Queue each change for the stream's subscribers in every process; `_send` sends them."""

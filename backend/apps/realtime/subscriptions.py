@@ -13,8 +13,9 @@ id sent are dropped too.
 
 On a stream declared with `presence=True` the connection is then tracked (presence.py) and
 gets `presence.state`, after any replay and `stream.resumed`. Presence frames that arrive
-before it wait, and those it already covers (rev at or below its rev) are dropped; so is any
-presence frame older than one already sent.
+before it wait, and those it covers (rev at or below its rev) are dropped. Later frames go
+as they come: two processes' changes may arrive out of rev order, which the client sorts
+out (or asks `presence.get`).
 
 A transport supplies three outputs: `_deliver(event_id, frame)` for an event,
 `_send_frame(frame)` for an encoded message without an id (an ephemeral message,
@@ -58,7 +59,7 @@ class StreamSubscriber:
         self._replaying = {}
         self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
         self._presence = {}  # stream -> this connection's id in the presence tracker
-        self._presence_rev = {}  # stream -> rev of the last presence frame sent
+        self._presence_rev = {}  # stream -> rev of the last presence.state sent
         self._presence_waiting = {}  # stream -> presence frames that came before presence.state
 
     # -- the transport's outputs -------------------------------------------------------
@@ -173,10 +174,8 @@ class StreamSubscriber:
         if waiting is not None:
             waiting.append((frame, rev))
             return
-        if rev is not None:
-            if rev <= self._presence_rev.get(stream, 0):
-                return  # the state sent covers it, or a newer frame went out already
-            self._presence_rev[stream] = rev
+        if rev is not None and rev <= self._presence_rev.get(stream, 0):
+            return  # the state this connection got covers it
         self._send_frame(frame)
 
     def reset(self, stream: str) -> None:
