@@ -115,10 +115,12 @@ class Hub:
                 self._control(message)
             return
         if "id" not in message:  # ephemeral: outside the ids, the gap logic and the history
-            origin, frame, rev = message.get("origin"), message["frame"], message.get("rev")
+            # one frame, or (presence.py) several with their revs: [(rev, frame), ...]
+            origin, items = message.get("origin"), message.get("items") or [(message.get("rev"), message["frame"])]
             for subscriber in list(local):
                 if subscriber.connection_id != origin:
-                    subscriber.push_ephemeral(stream, frame, rev)
+                    for rev, frame in items:
+                        subscriber.push_ephemeral(stream, frame, rev)
             return
         pending = self._filling.get(stream)
         if pending is not None:

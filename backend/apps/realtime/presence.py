@@ -599,8 +599,9 @@ class PresenceTracker:
             self._wake.set()
 
     async def _send(self) -> None:
-        """One sender per tracker, so a connection never waits for the transport (nor fails
-        with it), and a burst of changes takes one Redis connection, not one each."""
+        """One sender per tracker: what queued meanwhile goes as one transport message per
+        stream, so a burst of changes costs a few sends, not one each, and a connection never
+        waits for the transport (nor fails with it)."""
         transport = get_transport()
         while True:
             await self._wake.wait()
@@ -608,14 +609,15 @@ class PresenceTracker:
             outbox, self._outbox = self._outbox, {}
             for stream, bodies in outbox.items():
                 try:
+                    items = []
                     for body in bodies:
                         if body is None:
                             state = (await self.store.join({stream: {}}))[1][stream]
                             body = state.message(stream)
-                        frame = json.dumps(body, separators=(",", ":"))
-                        await transport.send_async({"stream": stream, "frame": frame, "rev": body["rev"]})
+                        items.append((body["rev"], json.dumps(body, separators=(",", ":"))))
+                    await transport.send_async({"stream": stream, "items": items})
                 except Exception as exc:  # clients see the rev gap and ask presence.get
-                    logger.warning("presence: announcing on %s failed: %s", stream, exc)
+                    logger.warning("presence: announcing on %s failed: %r", stream, exc)
 
     def _set_gauge(self) -> None:
         members = sum(len({v.split(":", 1)[0] for v in conns.values()}) for conns in self._local.values())

@@ -32,7 +32,8 @@ from . import metrics
 
 logger = logging.getLogger(__name__)
 
-# {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"?, "rev"?}
+# {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"?} or
+# {"stream", "items": [(rev, frame), ...]} (presence)
 Message = dict[str, Any]
 MESSAGE_TYPE = "realtime.event"
 # Process-to-process control messages (revalidate a user's sockets); every hub joins it.
