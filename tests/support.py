@@ -239,7 +239,7 @@ class Server:
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BACKEND, env=self.env, check=True, capture_output=True)
 
-    def start(self, migrate: bool = True) -> Server:
+    def start(self, migrate: bool = True, ready_timeout: float = 30) -> Server:
         if migrate:
             self.manage("migrate", "--noinput")
             self.manage("seed_demo", "--force")
@@ -251,7 +251,7 @@ class Server:
         self.proc = subprocess.Popen(
             cmd, cwd=BACKEND, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
         )
-        self.wait_ready()
+        self.wait_ready(ready_timeout)
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:

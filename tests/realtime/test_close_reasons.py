@@ -69,7 +69,10 @@ async def test_subscribe_without_a_stream_name_is_a_bad_request(memory_layer: st
 
 
 async def test_daphne_sends_the_reasons_too() -> None:
-    with Server({}) as server:
+    # Daphne writes the close frame itself here (daphne.py), not through its ASGI close.
+    # Generous start-up wait: this machine's load can hold the first answer back.
+    server = Server({}).start(ready_timeout=120)
+    try:
         alice = server.token("alice")
         me = httpx.get(f"{server.base}/api/auth/me/", headers={"Authorization": f"Bearer {alice}"}).json()
         north = me["units"][0]["id"]
@@ -85,3 +88,5 @@ async def test_daphne_sends_the_reasons_too() -> None:
                     await asyncio.wait_for(ws.recv(), 10)
             received = closed.value.rcvd
             assert received is not None and (received.code, received.reason) == (code, reason), path
+    finally:
+        server.stop()

@@ -231,3 +231,20 @@ def test_a_rate_is_read_as_drf_writes_it() -> None:
             parse_rate(bad)
     with pytest.raises(ValueError, match="two handlers"):
         on_message(request_item, "test.echo")(echo)
+
+
+async def test_a_non_member_cannot_read_a_request_stream_nor_send_to_it(memory_layer: str, demo: Demo) -> None:
+    request_id, _ = await sync_to_async(a_north_request)(demo)
+    token = await sync_to_async(demo.token)("carol")  # South
+    refused, _, _ = await connect(f"/ws/request/{request_id}/?token={token}")
+    assert await close_code(refused) == 4403
+    ws, _, _ = await connect(f"/ws/?token={token}")
+    stream = f"requests.item.{request_id}"
+    await ws.send_json_to({"type": "subscribe", "stream": stream})
+    assert (await receive(ws))["code"] == 4403
+    reply = await send(ws, "c", stream, "comment.create", {"body": "let me in"})
+    assert (reply["status"], reply["error"]["code"]) == ("error", "not_subscribed")
+    from apps.requests.models import Comment
+
+    assert not await sync_to_async(Comment.objects.exists)()
+    await ws.disconnect()
