@@ -30,6 +30,7 @@ api: list[URLPattern | URLResolver] = [
     path("ops/", include(ops_urls.api)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),  # YAML; JSON with ?format=json
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("presence/", realtime_views.PresenceApi.as_view(), name="presence"),
 ]
 
 urlpatterns = [

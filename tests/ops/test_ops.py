@@ -25,7 +25,7 @@ async def test_the_snapshot_counts_this_process_connections_and_stream_subscribe
     assert response.status_code == 200
     body = response.json()
     assert body["connections"]["requests"] >= 2  # the gauge of the process: other tests' sockets too
-    assert {"stream": f"requests.unit.{north.pk}", "subscribers": 2} in body["streams"]
+    assert {"stream": f"requests.unit.{north.pk}", "subscribers": 2, "presence": 2} in body["streams"]
     assert len(body["processes"]) == 1
     assert body["outbox_backlog"] == 0
     for ws in sockets:
@@ -103,7 +103,7 @@ async def test_a_report_publishes_the_snapshot_on_the_ops_stream_for_staff(memor
     assert await sync_to_async(services.report_once)()
     event = await receive(ws)
     assert (event["type"], event["stream"]) == ("ops.updated", "ops")
-    assert {"stream": "ops", "subscribers": 1} in event["data"]["streams"]
+    assert {"stream": "ops", "subscribers": 1, "presence": None} in event["data"]["streams"]
     assert not await sync_to_async(services.report_once)(), "an unchanged snapshot is published again"
     alice = await sync_to_async(demo.token)("alice")
     refused, _, _ = await connect(f"/ws/ops/?token={alice}")

@@ -75,11 +75,16 @@ class Recorder:
 
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
+        # Presence messages of presence streams (requests.unit.<id>) come as other clients
+        # come and go: kept apart, so that what a test counts in `frames` is its own doing.
+        self.presence: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
 
-    def record(self, message: str | bytes) -> None:
-        self.frames.append(json.loads(message) if isinstance(message, str) else {"type": "__binary__"})
+    def record(self, message: str | bytes) -> dict[str, Any]:
+        frame = json.loads(message) if isinstance(message, str) else {"type": "__binary__"}
+        (self.presence if str(frame.get("type", "")).startswith("presence.") else self.frames).append(frame)
         self._changed.set()
+        return frame
 
     def finished(self) -> bool:
         """Nothing more can arrive."""
@@ -183,11 +188,12 @@ class ResumingClient(Recorder):
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
-    def record(self, message: str | bytes) -> None:
-        super().record(message)
-        event_id = self.frames[-1].get("id")
+    def record(self, message: str | bytes) -> dict[str, Any]:
+        frame = super().record(message)
+        event_id = frame.get("id")
         if isinstance(event_id, str):
             self.last_id = event_id
+        return frame
 
     async def _run(self) -> None:
         while not self._stop.is_set():

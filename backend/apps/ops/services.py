@@ -26,7 +26,9 @@ from django.db import close_old_connections
 from apps.realtime import control, hub, metrics
 from apps.realtime.history import get_history
 from apps.realtime.models import OutboxEvent
+from apps.realtime.presence import get_store
 from apps.realtime.publish import publish
+from apps.realtime.streams import resolve
 
 from .events import OpsUpdated
 from .streams import ops
@@ -81,9 +83,24 @@ def snapshot() -> dict[str, Any]:
             {"process": r["process"], "connections": r["connections"], "streams": len(r["streams"])} for r in processes
         ],
         "connections": dict(sorted(connections.items())),
-        "streams": [{"stream": s, "subscribers": n} for s, n in subscribers.most_common(BUSIEST)],
+        "streams": [
+            {"stream": s, "subscribers": n, "presence": presence_members(s)}
+            for s, n in subscribers.most_common(BUSIEST)
+        ],
         "outbox_backlog": OutboxEvent.objects.count(),
     }
+
+
+def presence_members(stream: str) -> int | None:
+    """Members present on a presence stream (None for a stream without presence)."""
+    found = resolve(stream)
+    if found is None or not found[0].presence:
+        return None
+    try:
+        return get_store().state_sync(stream).count
+    except Exception as exc:  # the stream's Redis away: the page shows no count
+        logger.warning("presence of %s unreadable: %s", stream, exc)
+        return None
 
 
 def last_events(stream: str, limit: int = 20) -> list[dict[str, Any]]:

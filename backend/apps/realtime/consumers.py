@@ -315,6 +315,14 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
         self._schedule_expiry(expires_at)
         self._send({"type": "auth.refreshed", "expires_at": int(expires_at)})
 
+    async def on_presence_get(self, body: dict[str, Any]) -> None:
+        name = body.get("stream")
+        if not isinstance(name, str) or name not in self.subscriptions:
+            return self._error(name, CloseCode.NOT_FOUND, "not subscribed")
+        if not self.subscriptions[name].presence:
+            return self._error(name, CloseCode.NOT_FOUND, "this stream has no presence")
+        await self.send_presence_state(name)
+
     async def on_message(self, body: dict[str, Any]) -> None:
         """A client message (messages.py): exactly one reply with its `ref`."""
         ref = body.get("ref")
@@ -335,6 +343,7 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
         "subscribe": on_subscribe,
         "unsubscribe": on_unsubscribe,
         "auth.refresh": on_auth_refresh,
+        "presence.get": on_presence_get,
         "message": on_message,
     }
 

@@ -48,7 +48,8 @@ class Subscriber(Protocol):
     connection_id: str
 
     def push(self, stream: str, event_id: str, frame: str) -> None: ...
-    def push_ephemeral(self, stream: str, frame: str) -> None: ...
+    # `rev`: a presence frame's rev (presence.py), None for other ephemeral messages.
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None: ...
     def reset(self, stream: str) -> None: ...
 
 
@@ -182,10 +183,12 @@ class Hub:
                 self._control(message)
             return
         if "id" not in message:  # ephemeral: outside the ids, the gap logic and the history
-            origin, frame = message.get("origin"), message["frame"]
+            # one frame, or (presence.py) several with their revs: [(rev, frame), ...]
+            origin, items = message.get("origin"), message.get("items") or [(message.get("rev"), message["frame"])]
             for subscriber in list(local):
                 if subscriber.connection_id != origin:
-                    subscriber.push_ephemeral(stream, frame)
+                    for rev, frame in items:
+                        subscriber.push_ephemeral(stream, frame, rev)
             return
         pending = self._filling.get(stream)
         if pending is not None:

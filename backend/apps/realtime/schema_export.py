@@ -147,6 +147,43 @@ export interface PongMessage {
   checks?: Record<string, unknown>;
 }
 
+/** One member of a presence stream: a user, with how many connections they hold. */
+export interface PresenceMember {
+  user_id: number;
+  username: string;
+  conns: number;
+}
+
+/** Who is subscribed to a presence stream, right after subscribing and on `presence.get`.
+ * Past the server's cap `members` is empty, `truncated` true and `count` gives the totals. */
+export interface PresenceStateMessage {
+  type: "presence.state";
+  stream: string;
+  rev: number;
+  members: Record<string, PresenceMember>;
+  truncated?: true;
+  count?: { members: number; conns: number };
+}
+
+/** A user's first connection to the stream appeared. */
+export interface PresenceJoinMessage {
+  type: "presence.join";
+  stream: string;
+  rev: number;
+  user_id: number;
+  username: string;
+}
+
+/** A user's last connection to the stream went (after a short grace). */
+export interface PresenceLeaveMessage {
+  type: "presence.leave";
+  stream: string;
+  rev: number;
+  user_id: number;
+}
+
+export type PresenceMessage = PresenceStateMessage | PresenceJoinMessage | PresenceLeaveMessage;
+
 /** Every message of the protocol itself, as opposed to stream events. */
 export type ControlMessage =
   | SubscribedMessage
@@ -155,7 +192,8 @@ export type ControlMessage =
   | StreamResetMessage
   | PongMessage
   | ReplyMessage
-  | CommentTypingMessage;
+  | CommentTypingMessage
+  | PresenceMessage;
 
 /** Everything the server sends on a socket. */
 export type ServerMessage = SynclineEvent | ControlMessage;
@@ -193,7 +231,9 @@ def markdown() -> str:
         "Control messages (not events, no `id`): `subscribed`, `unsubscribed`, `error` (`code`, `detail`),",
         "`stream.resumed` (`replayed`), `stream.reset`, `pong`, `auth.refreshed` (`expires_at`), `reply` (`ref`,",
         "`status`, `data` or `error`: docs/presence.md). Ephemeral messages (no `id`, not kept, not replayed):",
-        "`comment.typing` (`user_id`, `username`) on `requests.item.<id>`.",
+        "`comment.typing` (`user_id`, `username`) on `requests.item.<id>`; on presence streams",
+        "(`requests.unit.<id>`, `requests.item.<id>`) `presence.state` (`rev`, `members`), `presence.join`",
+        "(`rev`, `user_id`, `username`) and `presence.leave` (`rev`, `user_id`): docs/presence.md.",
         "",
     ]
     for cls in public_events():

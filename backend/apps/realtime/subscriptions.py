@@ -11,10 +11,16 @@ A replay can run ahead of the hub (it read an event the hub has not delivered ye
 message the hub fills later), so until the hub passes it, live events at or below the last
 id sent are dropped too.
 
+On a stream declared with `presence=True` the connection is then tracked (presence.py) and
+gets `presence.state`, after any replay and `stream.resumed`. Presence frames that arrive
+before it wait, and those it covers (rev at or below its rev) are dropped. Later frames go
+as they come: two processes' changes may arrive out of rev order, which the client sorts
+out (or asks `presence.get`).
+
 A transport supplies three outputs: `_deliver(event_id, frame)` for an event,
 `_send_frame(frame)` for an encoded message without an id (an ephemeral message,
-`publish.publish_ephemeral`) and `_send(message)` for a control message (`stream.resumed`,
-`stream.reset`).
+`publish.publish_ephemeral`, or presence) and `_send(message)` for a control message
+(`stream.resumed`, `stream.reset`, `presence.state`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 from . import ids, metrics
 from .history import get_history
 from .hub import Hub
+from .presence import State, tracker_for
 from .streams import Stream
 
 logger = logging.getLogger(__name__)
@@ -35,10 +42,14 @@ class StreamSubscriber:
     """Mixin of a hub subscriber (hub.Subscriber); the transport calls `_init_subscriptions`."""
 
     hub: Hub | None
+    user: Any
     connection_id: str
     subscriptions: dict[str, Stream]
     _replaying: dict[str, list[tuple[str, str]]]
     _replayed_to: dict[str, tuple[int, int]]
+    _presence: dict[str, str]
+    _presence_rev: dict[str, int]
+    _presence_waiting: dict[str, list[tuple[str, int | None]]]
 
     def _init_subscriptions(self) -> None:
         self.hub = None
@@ -47,6 +58,9 @@ class StreamSubscriber:
         self.subscriptions = {}
         self._replaying = {}
         self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
+        self._presence = {}  # stream -> this connection's id in the presence tracker
+        self._presence_rev = {}  # stream -> rev of the last presence.state sent
+        self._presence_waiting = {}  # stream -> presence frames that came before presence.state
 
     # -- the transport's outputs -------------------------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
@@ -66,6 +80,8 @@ class StreamSubscriber:
         if name in self.subscriptions:
             return
         self.subscriptions[name] = stream
+        if stream.presence:
+            self._presence_waiting[name] = []
         buffered = self._replaying[name] = []
         await self.hub.subscribe(name, self)
         last_sent: tuple[int, int] | None = None
@@ -97,11 +113,45 @@ class StreamSubscriber:
                 last_sent = key
         if last_sent is not None:
             self._replayed_to[name] = last_sent
+        if stream.presence:
+            await self._join_presence(name)
 
     async def unsubscribe(self, name: str) -> None:
         self._replayed_to.pop(name, None)
+        self._presence_rev.pop(name, None)
+        self._presence_waiting.pop(name, None)
+        conn = self._presence.pop(name, None)
+        if conn is not None and self.hub is not None:
+            tracker_for(self.hub).untrack(name, conn)
         if self.subscriptions.pop(name, None) is not None and self.hub is not None:
             await self.hub.unsubscribe(name, self)
+
+    # -- presence ----------------------------------------------------------------------
+    async def _join_presence(self, name: str) -> None:
+        assert self.hub is not None
+        tracker = tracker_for(self.hub)
+        try:
+            conn, state = await tracker.track(name, self.user.pk, self.user.get_username())
+            if name not in self.subscriptions:  # unsubscribed (or disconnected) meanwhile
+                tracker.untrack(name, conn)
+                return
+            self._presence[name] = conn
+            self._send_presence_state(name, state)
+        finally:
+            waiting = self._presence_waiting.pop(name, [])
+        for frame, rev in waiting:
+            self.push_ephemeral(name, frame, rev)
+
+    async def send_presence_state(self, name: str) -> None:
+        """`presence.state` of a subscribed presence stream, fresh from the store."""
+        assert self.hub is not None
+        self._send_presence_state(name, await tracker_for(self.hub).state(name))
+
+    def _send_presence_state(self, name: str, state: State | None) -> None:
+        if state is None:  # the store is unreachable (logged): the client asks again later
+            return
+        self._presence_rev[name] = state.rev
+        self._send(state.message(name))
 
     # hub -> connection (the hot path)
     def push(self, stream: str, event_id: str, frame: str) -> None:
@@ -117,8 +167,15 @@ class StreamSubscriber:
                 del self._replayed_to[stream]
         self._deliver(event_id, frame)
 
-    def push_ephemeral(self, stream: str, frame: str) -> None:
-        """A message without an id: not replayed, not deduplicated, never buffered."""
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None = None) -> None:
+        """A message without an id: not replayed, not deduplicated. A presence frame (with a
+        rev) that comes before the connection's `presence.state` waits for it."""
+        waiting = self._presence_waiting.get(stream)
+        if waiting is not None:
+            waiting.append((frame, rev))
+            return
+        if rev is not None and rev <= self._presence_rev.get(stream, 0):
+            return  # the state this connection got covers it
         self._send_frame(frame)
 
     def reset(self, stream: str) -> None:

@@ -35,7 +35,9 @@ from .redis_config import layer_alias, realtime_targets, sending_layer_host, sha
 
 logger = logging.getLogger(__name__)
 
-Message = dict[str, Any]  # {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"}
+# {"stream", "id", "prev", "frame", "ts"}; ephemeral: {"stream", "frame", "origin"?} or
+# {"stream", "items": [(rev, frame), ...]} (presence)
+Message = dict[str, Any]
 MESSAGE_TYPE = "realtime.event"
 # Process-to-process control messages (revalidate a user's sockets); every hub joins it.
 CONTROL_STREAM = "realtime.control"

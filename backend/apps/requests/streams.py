@@ -1,4 +1,5 @@
-"""Streams of the request workflow: each unit's requests, and each request on its own."""
+"""Streams of the request workflow: each unit's requests, and each request on its own; both
+tell their subscribers who else is looking (presence)."""
 
 from typing import Any
 
@@ -20,6 +21,7 @@ unit_requests = register(
         route="requests/{unit_id}/",
         can_read=user_is_unit_member,
         events=("request.updated", "comment.created"),
+        presence=True,
     )
 )
 
@@ -29,5 +31,6 @@ request_item = register(
         route="request/{request_id}/",
         can_read=user_can_read_request,
         events=("request.updated", "comment.created"),
+        presence=True,
     )
 )

@@ -50,7 +50,7 @@ class Probe:
         if not self.frame.done():
             self.frame.set_result(frame)
 
-    def push_ephemeral(self, stream: str, frame: str) -> None:
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None:
         pass
 
     def reset(self, stream: str) -> None:
