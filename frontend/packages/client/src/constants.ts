@@ -1,0 +1,47 @@
+/**
+ * The protocol's numbers and names in one place: close codes and what the client does after each,
+ * and the error codes of a reply (docs/protocol.md, "Close codes" and "Client messages").
+ */
+
+/** WebSocket close codes the server uses, and the two the browser reports itself. */
+export const CloseCode = {
+  /** The client closed on purpose (logout); it never reconnects after it. */
+  NORMAL: 1000,
+  /** The connection was lost without a close frame; also used for a heartbeat timeout. */
+  ABNORMAL: 1006,
+  TOO_LARGE: 1009,
+  BAD_REQUEST: 4400,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
+  NOT_FOUND: 4404,
+  TOO_SLOW: 4408,
+  TOO_MANY: 4429,
+} as const;
+
+/** Socket closes that reconnecting cannot cure: the client stops. */
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
+
+/** Stream refusals on the multiplexed socket after which the client stops asking for the stream. */
+export const REFUSAL_CODES: ReadonlySet<number> = new Set([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
+
+/** The codes of a `reply` with `status: "error"`. */
+export const REPLY_ERROR_CODES = [
+  "invalid",
+  "forbidden",
+  "not_found",
+  "not_subscribed",
+  "unknown_event",
+  "rate_limited",
+  "server_error",
+] as const;
+
+export type ReplyErrorCode = (typeof REPLY_ERROR_CODES)[number];
+
+/**
+ * Why `send()` rejected: a reply's error code, `timeout` (no reply in time) or `disconnected`
+ * (the socket was not open, or closed before the reply came).
+ */
+export type SendErrorCode = ReplyErrorCode | "timeout" | "disconnected";
+
+/** How long `send()` waits for its reply by default. */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
