@@ -10,6 +10,8 @@ export type { SynclineContextValue } from "./context.js";
 export { useLatestEvent, useProgress, useStream, useWebSocket } from "./hooks.js";
 export type { Progress } from "./hooks.js";
 export { useCrateUpdates, useRequestUpdates } from "./invalidation.js";
+export { usePresence, useSend, useTyping } from "./presence.js";
+export type { Presence, Send, Typist, TypingOptions } from "./presence.js";
 export { useNotifications } from "./notifications.js";
 export type { LiveNotification } from "./notifications.js";
 export { WebSocketProvider } from "./WebSocketProvider.js";
