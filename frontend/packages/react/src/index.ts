@@ -13,6 +13,6 @@ export { useCrateUpdates, useRequestUpdates } from "./invalidation.js";
 export { usePresence, useSend, useTyping } from "./presence.js";
 export type { Presence, Send, Typist, TypingOptions } from "./presence.js";
 export { useNotifications } from "./notifications.js";
-export type { LiveNotification } from "./notifications.js";
+export type { LiveNotification, StoredNotification } from "./notifications.js";
 export { WebSocketProvider } from "./WebSocketProvider.js";
 export type { WebSocketProviderProps } from "./WebSocketProvider.js";
