@@ -91,11 +91,12 @@ def redis_server() -> Iterator[str]:
 
 
 def reset_realtime() -> None:
-    from apps.realtime import history, transport
+    from apps.realtime import history, presence, transport
 
     channel_layers.backends.clear()
     history.reset_history()
     transport.reset_transport()
+    presence.reset_store()
 
 
 @contextlib.contextmanager
@@ -148,11 +149,19 @@ async def connect(path: str, **kwargs: Any) -> tuple[WebsocketCommunicator, bool
     return communicator, True, None
 
 
-async def receive(communicator: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
-    message = await communicator.receive_output(timeout)
-    if message["type"] == "websocket.close":
-        return {"type": "__closed__", "code": message.get("code")}
-    return json.loads(message["text"])
+def is_presence(message: dict[str, Any]) -> bool:
+    return str(message.get("type", "")).startswith("presence.")
+
+
+async def receive(communicator: WebsocketCommunicator, timeout: float = 5, presence: bool = False) -> dict[str, Any]:
+    """The next message; presence messages (of presence streams) are skipped unless asked for."""
+    while True:
+        message = await communicator.receive_output(timeout)
+        if message["type"] == "websocket.close":
+            return {"type": "__closed__", "code": message.get("code")}
+        body = json.loads(message["text"])
+        if presence or not is_presence(body):
+            return dict(body)
 
 
 async def close_code(communicator: WebsocketCommunicator, timeout: float = 5) -> int | None:
@@ -298,5 +307,9 @@ class Server:
         self.stop()
 
 
-async def ws_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def ws_json(ws: Any, timeout: float = 5, presence: bool = False) -> dict[str, Any]:
+    """The next message of a websockets client; presence messages are skipped unless asked for."""
+    while True:
+        body = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if presence or not is_presence(body):
+            return dict(body)

@@ -20,6 +20,7 @@ api: list[URLPattern | URLResolver] = [
     path("progress/", include("apps.progress.urls")),
     path("sales/", include("apps.sales.urls")),
     path("events/", sse.events, name="sse-events"),
+    path("presence/", realtime_views.PresenceApi.as_view(), name="presence"),
 ]
 
 urlpatterns = [

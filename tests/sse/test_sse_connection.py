@@ -63,7 +63,8 @@ async def test_a_response_ends_when_its_user_loses_access(memory_layer: str, dem
             bob.save()
 
     await sync_to_async(withdraw)()
-    rest = [chunk async for chunk in body]
+    presence_state, *rest = [chunk async for chunk in body]
+    assert presence_state.startswith('data: {"type":"presence.state"')  # a presence stream
     assert rest == [
         f": access to {name} was withdrawn\n\n" if change == "membership removed" else ": account deactivated\n\n"
     ]

@@ -6,7 +6,8 @@ A refused socket is accepted and then closed with the contract's code, so the cl
 read it (Daphne turns a close before accept into an HTTP 403). Events reach the socket from
 the process's hub (hub.py), never through a per-socket channel-layer channel; every frame
 leaves through one bounded outbound queue, drained by a writer task. Messages from the
-client are dispatched through a fixed table: the client cannot pick a handler by `type`.
+client are dispatched through a fixed table: the client cannot pick a handler by `type`
+(`ping`, `subscribe`, `unsubscribe`, `auth.refresh`, `presence.get`).
 """
 
 from __future__ import annotations
@@ -175,6 +176,9 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
     def _send(self, message: dict[str, Any]) -> None:
         self._deliver("", dumps(message))
 
+    def _deliver_frame(self, frame: str) -> None:
+        self._deliver("", frame)
+
     def close(self, code: int, reason: str = "") -> None:
         """Close with `code` once; frames already queued are sent first, unless the
         queue is what overflowed."""
@@ -255,6 +259,14 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
         else:
             self._error(name, NOT_FOUND, "not subscribed")
 
+    async def on_presence_get(self, body: dict[str, Any]) -> None:
+        name = body.get("stream")
+        if not isinstance(name, str) or name not in self.subscriptions:
+            return self._error(name, NOT_FOUND, "not subscribed")
+        if not self.subscriptions[name].presence:
+            return self._error(name, NOT_FOUND, "this stream has no presence")
+        await self.send_presence_state(name)
+
     async def on_auth_refresh(self, body: dict[str, Any]) -> None:
         token = body.get("token")
         if self.user is None or not self.user.is_authenticated or not isinstance(token, str):
@@ -279,6 +291,7 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
         "subscribe": on_subscribe,
         "unsubscribe": on_unsubscribe,
         "auth.refresh": on_auth_refresh,
+        "presence.get": on_presence_get,
     }
 
     # -- disconnect ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ TAIL_CHECK_AFTER = 1.0
 
 class Subscriber(Protocol):
     def push(self, stream: str, event_id: str, frame: str) -> None: ...
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None: ...
     def reset(self, stream: str) -> None: ...
 
 
@@ -133,6 +134,12 @@ class Hub:
         metrics.events_delivered.inc(stream.split(".", 1)[0], len(local))
         if "ts" in message:
             metrics.delivery_latency.observe(time.time() - message["ts"])
+
+    def deliver_ephemeral(self, message: Message) -> None:
+        """A frame that is not an event (presence): to every local subscriber, as it comes."""
+        stream, frame, rev = message["stream"], message["frame"], message.get("rev")
+        for subscriber in list(self._subscribers.get(stream, ())):
+            subscriber.push_ephemeral(stream, frame, rev)
 
     # -- connections by user, for control messages -----------------------------------------
     def add_connection(self, user_id: int, connection: Connection) -> None:

@@ -80,6 +80,11 @@ layer_errors = Counter("syncline_transport_errors_total", "Channel-layer receive
 outbox_retries = Counter("syncline_outbox_retries_total", "Outbox rows left for the relay after a failure.")
 asyncio_tasks = Gauge("syncline_asyncio_tasks", "asyncio tasks of the server's event loop at scrape time.")
 outbox_backlog = Gauge("syncline_outbox_backlog", "Outbox rows waiting at the last relay pass.")
+presence_members = Gauge(
+    "syncline_presence_members", "Members of presence streams with a connection in this process (per stream)."
+)
+presence_joins = Counter("syncline_presence_joins_total", "Presence joins this process recorded.")
+presence_leaves = Counter("syncline_presence_leaves_total", "Presence leaves this process recorded (swept ones too).")
 delivery_latency = Histogram(
     "syncline_delivery_latency_seconds",
     "From publish to hand-off to the socket, seconds.",

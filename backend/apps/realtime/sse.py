@@ -11,7 +11,8 @@ StreamSubscriber's (subscriptions.py). What differs is the framing and the refus
 
 - each event is `id: <event id>` + `data: <envelope JSON>` + a blank line, with no `event:`
   line, so `EventSource.onmessage` sees every event; `stream.resumed` and `stream.reset`
-  come as `data:` lines without an id (they must not move the client's Last-Event-ID);
+  come as `data:` lines without an id (they must not move the client's Last-Event-ID), and so
+  do the presence messages of a presence stream (the response counts as a connection);
 - a comment line (`: keep-alive`) at least every `SSE["KEEPALIVE"]` seconds;
 - SSE has no close codes, so a refused request is an HTTP error with a JSON `detail`
   (401 not authenticated, 403 not allowed, 404 no such stream, 400 bad request, 429 the
@@ -133,6 +134,9 @@ class SseConnection(StreamSubscriber):
 
     def _send(self, message: dict[str, Any]) -> None:
         self._put(f"data: {json.dumps(message, separators=(',', ':'))}\n\n")
+
+    def _deliver_frame(self, frame: str) -> None:
+        self._put(f"data: {frame}\n\n")
 
     def _put(self, chunk: str) -> None:
         if self.ending:

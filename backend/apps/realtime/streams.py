@@ -55,6 +55,7 @@ class Stream:
     - `sse_alias`: another accepted SSE channel name (`progress-{job_id:uuid}`).
     - `replay_latest`: a subscriber without `last_event_id` first gets the stream's latest
       event (the current state of a job, say), so a late subscriber misses nothing.
+    - `presence`: subscribers are told who else is subscribed (presence.py).
     """
 
     pattern: str
@@ -63,6 +64,7 @@ class Stream:
     events: tuple[str, ...] = ()
     sse_alias: str | None = None
     replay_latest: bool = False
+    presence: bool = False
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _alias_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _types: dict[str, str] = field(init=False, repr=False, compare=False)

@@ -11,8 +11,14 @@ A replay can run ahead of the hub (it read an event the hub has not delivered ye
 message the hub fills later), so until the hub passes it, live events at or below the last
 id sent are dropped too.
 
-A transport supplies two outputs: `_deliver(event_id, frame)` for an event and
-`_send(message)` for a control message (`stream.resumed`, `stream.reset`).
+On a stream declared with `presence=True` the connection is then tracked (presence.py) and
+gets `presence.state`, after any replay and `stream.resumed`. Presence frames that arrive
+before it wait, and those it already covers (rev at or below its rev) are dropped; so is any
+presence frame older than one already sent.
+
+A transport supplies three outputs: `_deliver(event_id, frame)` for an event,
+`_send(message)` for a control message (`stream.resumed`, `stream.reset`, `presence.state`)
+and `_deliver_frame(frame)` for an encoded frame that is not an event (presence).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from . import ids, metrics
 from .history import get_history
 from .hub import Hub
+from .presence import tracker_for
 from .streams import Stream
 
 logger = logging.getLogger(__name__)
@@ -32,21 +39,31 @@ class StreamSubscriber:
     """Mixin of a hub subscriber (hub.Subscriber); the transport calls `_init_subscriptions`."""
 
     hub: Hub | None
+    user: Any
     subscriptions: dict[str, Stream]
     _replaying: dict[str, list[tuple[str, str]]]
     _replayed_to: dict[str, tuple[int, int]]
+    _presence: dict[str, str]
+    _presence_rev: dict[str, int]
+    _presence_waiting: dict[str, list[tuple[str, int | None]]]
 
     def _init_subscriptions(self) -> None:
         self.hub = None
         self.subscriptions = {}
         self._replaying = {}
         self._replayed_to = {}  # stream -> last id sent by a replay, until the hub passes it
+        self._presence = {}  # stream -> this connection's id in the presence tracker
+        self._presence_rev = {}  # stream -> rev of the last presence frame sent
+        self._presence_waiting = {}  # stream -> presence frames that came before presence.state
 
     # -- the transport's outputs -------------------------------------------------------
     def _deliver(self, event_id: str, frame: str) -> None:
         raise NotImplementedError
 
     def _send(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _deliver_frame(self, frame: str) -> None:
         raise NotImplementedError
 
     # -- subscriptions -----------------------------------------------------------------
@@ -57,6 +74,8 @@ class StreamSubscriber:
         if name in self.subscriptions:
             return
         self.subscriptions[name] = stream
+        if stream.presence:
+            self._presence_waiting[name] = []
         buffered = self._replaying[name] = []
         await self.hub.subscribe(name, self)
         last_sent: tuple[int, int] | None = None
@@ -88,11 +107,44 @@ class StreamSubscriber:
                 last_sent = key
         if last_sent is not None:
             self._replayed_to[name] = last_sent
+        if stream.presence:
+            await self._join_presence(name)
 
     async def unsubscribe(self, name: str) -> None:
         self._replayed_to.pop(name, None)
+        self._presence_rev.pop(name, None)
+        self._presence_waiting.pop(name, None)
+        conn = self._presence.pop(name, None)
+        if conn is not None and self.hub is not None:
+            tracker_for(self.hub).untrack(name, conn)
         if self.subscriptions.pop(name, None) is not None and self.hub is not None:
             await self.hub.unsubscribe(name, self)
+
+    # -- presence ----------------------------------------------------------------------
+    async def _join_presence(self, name: str) -> None:
+        assert self.hub is not None
+        try:
+            conn = await tracker_for(self.hub).track(name, self.user.pk, self.user.get_username())
+            if name not in self.subscriptions:  # unsubscribed (or disconnected) meanwhile
+                tracker_for(self.hub).untrack(name, conn)
+                return
+            self._presence[name] = conn
+            await self.send_presence_state(name)
+        finally:
+            waiting = self._presence_waiting.pop(name, [])
+        for frame, rev in waiting:
+            self.push_ephemeral(name, frame, rev)
+
+    async def send_presence_state(self, name: str) -> None:
+        """`presence.state` of a subscribed presence stream, fresh from the store."""
+        assert self.hub is not None
+        try:
+            state = await tracker_for(self.hub).state(name)
+        except Exception as exc:  # Redis away: the client asks again (presence.get)
+            logger.warning("presence state of %s unavailable: %s", name, exc)
+            return
+        self._presence_rev[name] = state.rev
+        self._send(state.message(name))
 
     # hub -> connection (the hot path)
     def push(self, stream: str, event_id: str, frame: str) -> None:
@@ -107,6 +159,17 @@ class StreamSubscriber:
                     return  # sent by the replay already
                 del self._replayed_to[stream]
         self._deliver(event_id, frame)
+
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None:
+        waiting = self._presence_waiting.get(stream)
+        if waiting is not None:
+            waiting.append((frame, rev))
+            return
+        if rev is not None:
+            if rev <= self._presence_rev.get(stream, 0):
+                return  # the state sent covers it, or a newer frame went out already
+            self._presence_rev[stream] = rev
+        self._deliver_frame(frame)
 
     def reset(self, stream: str) -> None:
         metrics.resets.inc()

@@ -33,12 +33,19 @@ logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]  # {"stream", "id", "prev", "frame", "ts"}
 MESSAGE_TYPE = "realtime.event"
+# A frame that is not an event (presence): no id, no prev, never in the history. Its own
+# message type, so the hub's event path (gap check, dedup) never sees it.
+EPHEMERAL_TYPE = "realtime.ephemeral"
 # Process-to-process control messages (revalidate a user's sockets); every hub joins it.
 CONTROL_STREAM = "realtime.control"
 
 
 class Transport(Protocol):
     def send(self, message: Message) -> None: ...
+    async def send_ephemeral(self, message: Message) -> None:
+        """From the event loop: `{"stream", "frame", "rev"?}` to the stream's subscribers."""
+        ...
+
     async def attach(self, hub: Hub) -> None: ...
     async def join(self, hub: Hub, stream: str) -> None: ...
     async def leave(self, hub: Hub, stream: str) -> None: ...
@@ -51,6 +58,10 @@ class LocalTransport:
     def send(self, message: Message) -> None:
         for hub in list(self._hubs):
             hub.post(message)
+
+    async def send_ephemeral(self, message: Message) -> None:
+        for hub in list(self._hubs):
+            hub.loop.call_soon_threadsafe(hub.deliver_ephemeral, message)
 
     async def attach(self, hub: Hub) -> None:
         self._hubs.add(hub)
@@ -91,6 +102,9 @@ class LayerTransport:
     def send(self, message: Message) -> None:
         self.run(self.layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
 
+    async def send_ephemeral(self, message: Message) -> None:
+        await self.layer.group_send(message["stream"], {"type": EPHEMERAL_TYPE, **message})
+
     # -- receiving (the hub's event loop) ----------------------------------------------
     async def attach(self, hub: Hub) -> None:
         hub.channel = await self.layer.new_channel("realtime.hub.")
@@ -122,8 +136,11 @@ class LayerTransport:
                 backoff = min(backoff * 2, 5.0)
                 await hub.rejoin()
                 continue
-            if message.get("type") == MESSAGE_TYPE:
+            kind = message.get("type")
+            if kind == MESSAGE_TYPE:
                 hub.deliver(message)
+            elif kind == EPHEMERAL_TYPE:
+                hub.deliver_ephemeral(message)
 
     async def _watch(self, hub: Hub) -> None:
         """Rejoin every group when Redis restarted: it forgot the group memberships (and the

@@ -1,13 +1,19 @@
-"""Operations endpoints: liveness, readiness and metrics."""
+"""Operations endpoints (liveness, readiness, metrics) and `GET /api/presence/`."""
 
 from __future__ import annotations
 
 import asyncio
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import metrics
 from .health import readiness
+from .presence import get_store
+from .streams import resolve
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
@@ -22,3 +28,23 @@ async def readyz(request: HttpRequest) -> JsonResponse:
 async def metrics_view(request: HttpRequest) -> HttpResponse:
     metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")
+
+
+class PresenceApi(APIView):
+    """`GET /api/presence/?stream=<name>`: who is subscribed to a presence stream, with the
+    stream's read permission (403 and 404 as for subscribing)."""
+
+    def get(self, request: Request) -> Response:
+        name = request.query_params.get("stream")
+        if not name:
+            raise exceptions.ValidationError({"stream": ["this query parameter is required"]})
+        found = resolve(name)
+        if found is None:
+            raise exceptions.NotFound("no such stream")
+        stream, params = found
+        if not stream.presence:
+            raise exceptions.NotFound("this stream has no presence")
+        if not stream.can_read(request.user, **params):
+            raise exceptions.PermissionDenied("not allowed on this stream")
+        name = stream.name(**params)
+        return Response(get_store().state_sync(name).listing(name))

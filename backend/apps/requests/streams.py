@@ -7,5 +7,6 @@ unit_requests = register(
         route="requests/{unit_id}/",
         can_read=user_is_unit_member,
         events=("request.updated",),
+        presence=True,
     )
 )

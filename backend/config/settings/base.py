@@ -200,6 +200,27 @@ REALTIME = {
 }
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
+# --- Presence (streams declared with presence=True; docs/presence.md) ------------------------
+PRESENCE = {
+    # Seconds a closed connection still counts, so that a page reload does not flap.
+    "GRACE": env_int("PRESENCE_GRACE", 5),
+    # Seconds a connection lives in Redis without a touch (its process touches it every third).
+    "EXPIRY": env_int("PRESENCE_EXPIRY", 30),
+    # Seconds between sweeps for the expired connections of dead processes (one process sweeps).
+    "SWEEP_INTERVAL": env_int("PRESENCE_SWEEP_INTERVAL", 10),
+    # Members listed per stream; past it presence.state gives counts and joins/leaves stop.
+    "MAX_MEMBERS": env_int("PRESENCE_MAX_MEMBERS", 500),
+}
+if not 0 <= PRESENCE["GRACE"] <= 8:
+    raise ImproperlyConfigured("PRESENCE_GRACE must be 0 to 8 seconds: a clean close's leave is due within 10 s")
+if PRESENCE["EXPIRY"] < 3 or PRESENCE["SWEEP_INTERVAL"] < 1 or PRESENCE["EXPIRY"] + PRESENCE["SWEEP_INTERVAL"] > 55:
+    raise ImproperlyConfigured(
+        "PRESENCE_EXPIRY (at least 3) plus PRESENCE_SWEEP_INTERVAL (at least 1) must be at most 55 seconds:"
+        " the members of a dead process leave within 60 s"
+    )
+if PRESENCE["MAX_MEMBERS"] < 1:
+    raise ImproperlyConfigured("PRESENCE_MAX_MEMBERS must be at least 1")
+
 # --- Server-Sent Events and background-job progress ------------------------------------------
 SSE = {
     # Seconds between `: keep-alive` comment lines on an SSE response (proxies drop idle ones).

@@ -41,6 +41,9 @@ class Probe:
         if not self.frame.done():
             self.frame.set_result(frame)
 
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None:
+        pass  # the probe stream has no presence
+
     def reset(self, stream: str) -> None:
         if not self.frame.done():
             self.frame.set_exception(RuntimeError("the hub reported a gap it could not fill (stream.reset)"))
