@@ -3,12 +3,14 @@ import { usePresence } from "@syncline/react";
 
 /** Members of a presence stream as avatars with names; `me` is marked "(you)". */
 export function People({ stream, me, label, testId }: { stream: string; me: string; label: string; testId: string }) {
-  const { members, synced } = usePresence(stream);
+  const { members, synced, truncated, count } = usePresence(stream);
   return (
     <div className="people" data-testid={testId} data-members={members.map((m) => m.username).join(" ")}>
       <span className="muted">{label}</span>
       {!synced ? (
         <span className="muted">…</span>
+      ) : truncated ? (
+        <p>{count?.members ?? "Many"} people</p>
       ) : (
         <ul>
           {members.map((member) => (

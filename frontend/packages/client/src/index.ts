@@ -7,6 +7,7 @@ export type { SynclineClientOptions, Timers, WebSocketConstructor, WebSocketLike
 export type { PresenceHandlers, PresenceSync } from "./presence.js";
 export type {
   EphemeralMessage,
+  PresenceCount,
   PresenceJoinMessage,
   PresenceLeaveMessage,
   PresenceMember,

@@ -8,13 +8,20 @@
  * arrive while no state is known (before the first one, after a gap, after a reconnect) wait in a
  * buffer and apply on top of the next state when they are newer than it.
  */
-import type { PresenceJoinMessage, PresenceLeaveMessage, PresenceMember, PresenceMessage } from "./protocol.js";
+import type {
+  PresenceCount,
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresenceMember,
+  PresenceMessage,
+} from "./protocol.js";
 
 export interface PresenceSync {
   /** Every member, ordered by username. */
   members: PresenceMember[];
-  /** The server lists only part of a very large member set; joins and leaves then stop. */
+  /** The member set is too large to list: `members` is empty, `count` says how many; joins and leaves stop. */
   truncated: boolean;
+  count?: PresenceCount;
 }
 
 export interface PresenceHandlers {
@@ -33,6 +40,7 @@ export class PresenceState {
   /** The rev of what `members` shows; null while waiting for a state. */
   private rev: number | null = null;
   private truncated = false;
+  private count: PresenceCount | undefined;
   private buffered: Diff[] = [];
 
   constructor(
@@ -43,7 +51,9 @@ export class PresenceState {
 
   /** What `onSync` was last told, with the changes since. */
   snapshot(): PresenceSync {
-    return { members: this.list(), truncated: this.truncated };
+    const sync: PresenceSync = { members: this.list(), truncated: this.truncated };
+    if (this.count !== undefined) sync.count = this.count;
+    return sync;
   }
 
   /** The members known now, ordered by username. */
@@ -77,6 +87,7 @@ export class PresenceState {
     this.members = new Map(Object.values(state.members).map((member) => [member.user_id, { ...member }]));
     this.rev = state.rev;
     this.truncated = state.truncated === true;
+    this.count = state.count;
     const buffered = this.buffered.filter((diff) => diff.rev > state.rev).sort((a, b) => a.rev - b.rev);
     this.buffered = [];
     this.handlers.onSync?.(this.snapshot());

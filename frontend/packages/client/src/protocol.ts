@@ -50,8 +50,15 @@ export interface PresenceStateMessage {
   stream: string;
   rev: number;
   members: Record<string, PresenceMember>;
-  /** Set when the stream has more members than the server lists; join and leave then stop. */
+  /** Set when the stream has more members than the server lists (`members` is then empty); join and leave stop. */
   truncated?: boolean;
+  /** With `truncated`: how many members and connections the stream has. */
+  count?: PresenceCount;
+}
+
+export interface PresenceCount {
+  members: number;
+  conns: number;
 }
 
 export interface PresenceJoinMessage {

@@ -1,5 +1,5 @@
 /** Presence, client messages and typing indicators: the two-way side of the socket. */
-import type { EphemeralMessage, PresenceMember, SendOptions } from "@syncline/client";
+import type { EphemeralMessage, PresenceCount, PresenceMember, SendOptions } from "@syncline/client";
 import { SendError } from "@syncline/client";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useStream, useWebSocket } from "./hooks.js";
@@ -9,8 +9,9 @@ export interface Presence {
   members: PresenceMember[];
   /** False until the server's member set has arrived. */
   synced: boolean;
-  /** The server lists only part of a very large member set. */
+  /** The member set is too large to list: `members` is empty and `count` says how many there are. */
   truncated: boolean;
+  count?: PresenceCount;
 }
 
 const NOBODY: Presence = { members: [], synced: false, truncated: false };
@@ -23,7 +24,7 @@ export function usePresence(stream: string | null | undefined): Presence {
     if (client === null || !stream) return;
     const update = (value: Presence) => setPresence({ stream, value });
     const subscription = client.presence(stream, {
-      onSync: ({ members, truncated }) => update({ members, synced: true, truncated }),
+      onSync: (sync) => update({ ...sync, synced: true }),
       onJoin: () => update({ members: subscription.members(), synced: true, truncated: false }),
       onLeave: () => update({ members: subscription.members(), synced: true, truncated: false }),
     });
