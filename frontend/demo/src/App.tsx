@@ -135,7 +135,7 @@ function UnitWorkspace({ me, unit }: { me: Me; unit: Unit }) {
       {open !== undefined && <RequestPanel key={open.id} request={open} me={me.username} onClose={() => setSelected(null)} />}
       <div className="grid-2">
         <CratesTable unitId={unit.id} storage={byId} />
-        {readsAudit && <AuditTrail unitId={unit.id} />}
+        {readsAudit && <AuditTrail unitId={unit.id} storage={byId} />}
       </div>
     </>
   );

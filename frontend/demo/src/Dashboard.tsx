@@ -46,7 +46,7 @@ export function Dashboard() {
           tone={(kpis.notifications?.failed ?? 0) > 0 ? "bad" : undefined}
         />
       </div>
-      <div className="grid-2">
+      <div className="grid-wide">
         <div className="card" data-testid="dashboard-requests">
           <h3>Requests by unit</h3>
           <table>
