@@ -274,6 +274,10 @@ async function scenario(browser) {
   // -- the server goes away, requests are filed meanwhile, it comes back ------------------------
   await step("stop-server");
   await Promise.all(users.map((user) => user.waitForStatus("reconnecting")));
+  for (const user of users) {
+    const phase = await user.page.getAttribute("#ws-status", "data-phase");
+    check(phase === "reconnecting", `${user.name}: the indicator shows ${phase} while the server is down`);
+  }
   ok("the server stopped: every page shows #ws-status reconnecting");
   const filed = await step("change-while-down");
   const northRequest = String(filed.north_request);
@@ -281,8 +285,18 @@ async function scenario(browser) {
   check((await nina.requestStatus(northRequest)) === null, "nothing shows the new North request while the server is down");
   const framesBefore = new Map(users.map((user) => [user, user.frames.length]));
   await step("start-server");
-  await Promise.all(users.map((user) => user.waitForStatus("open", RECONNECT_MS)));
-  ok("the server is back on the same port: every page shows #ws-status open again");
+  // The indicator says "Resumed" for a few seconds once the socket is back, then "Live".
+  await Promise.all(
+    users.map((user) =>
+      user.page.waitForSelector('#ws-status[data-status="open"][data-phase="resumed"]', { timeout: RECONNECT_MS }).catch(
+        async () => {
+          const phase = await user.page.getAttribute("#ws-status", "data-phase");
+          throw new CheckFailed(`${user.name}: #ws-status never showed resumed (status ${await user.status()}, phase ${phase})`);
+        },
+      ),
+    ),
+  );
+  ok("the server is back on the same port: every page shows #ws-status open again, and Resumed");
 
   for (const user of [alice, nina]) {
     const from = framesBefore.get(user);

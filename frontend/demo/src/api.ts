@@ -1,4 +1,4 @@
-/** The endpoints of the HTTP API the demo uses (same origin; docs/api.md). */
+/** The endpoints of the HTTP API the demo uses (same origin; see docs/api.md). */
 import type { StoredNotification } from "@syncline/react";
 import { type Tokens, session } from "./session";
 

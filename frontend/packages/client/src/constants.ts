@@ -1,6 +1,6 @@
 /**
  * The protocol's numbers and names in one place: close codes and what the client does after each,
- * and the error codes of a reply (docs/protocol.md, "Close codes" and "Client messages").
+ * and the error codes of a reply (docs/protocol.md sections 3 and 7).
  */
 
 /** WebSocket close codes the server uses, and the two the browser reports itself. */

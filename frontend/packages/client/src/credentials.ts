@@ -1,4 +1,4 @@
-/** Turns an access token into the URL the socket connects to (contract, sections 3 and 6). */
+/** Turns an access token into the URL the socket connects to (docs/api.md and docs/protocol.md section 3). */
 import type { ResolvedOptions } from "./options.js";
 
 /** The API refused the access token: refresh it before trying again. */

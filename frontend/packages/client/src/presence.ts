@@ -1,6 +1,6 @@
 /**
  * Who is on a presence stream, kept from the server's `presence.state` and its `presence.join` /
- * `presence.leave` diffs (docs/protocol.md, "Presence").
+ * `presence.leave` diffs (docs/protocol.md section 6).
  *
  * Each diff carries the stream's `rev`, which grows by one with every change of the member set. A
  * diff whose rev is the current one plus one applies; any other rev means a diff was missed (or the

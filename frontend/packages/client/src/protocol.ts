@@ -1,4 +1,4 @@
-/** Frames of the multiplexed `/ws/` protocol (docs/protocol.md). */
+/** Frames of the multiplexed `/ws/` protocol (docs/protocol.md section 5). */
 import type { ReplyErrorCode } from "./constants.js";
 import type { ServerMessage as GeneratedServerMessage } from "./events.generated.js";
 

@@ -8,7 +8,7 @@ import type { ServerMessage, SynclineEvent } from "./events.generated.js";
 import type { EphemeralMessage, SubscribeFrame } from "./protocol.js";
 
 export interface StreamError {
-  /** 4403: not allowed on this stream; 4404: no such stream; other codes as the contract lists. */
+  /** 4403: not allowed on this stream; 4404: no such stream; other codes as docs/protocol.md section 3 lists. */
   code: number;
   detail?: string;
 }

@@ -1,5 +1,5 @@
 /**
- * Stream names, built in this one module so they match the backend's (contract, section 4),
+ * Stream names, built in this one module so they match the backend's (docs/protocol.md section 1),
  * and the event type each stream carries.
  */
 import type {
