@@ -43,7 +43,7 @@ from apps.accounts.models import User
 from apps.notifications.services import notify_user
 bob = User.objects.get(username="bob")
 sent = [
-    notify_user(recipient=bob, title="Request #1 needs a crate", body="Add the crate before approval.", level="warning"),
+    notify_user(recipient=bob, title="Request #1 needs a crate", body="Add it before approval.", level="warning"),
     notify_user(recipient=bob, title="Welcome to Syncline", body="Your requests update live."),
 ]
 print(json.dumps([n.pk for n in reversed(sent)]))
@@ -52,7 +52,8 @@ print(json.dumps([n.pk for n in reversed(sent)]))
 READ_NOTIFICATIONS = """
 import json
 from apps.notifications.models import Notification
-print(json.dumps(list(Notification.objects.filter(recipient__username="bob", read_at__isnull=False).values_list("pk", flat=True))))
+read = Notification.objects.filter(recipient__username="bob", read_at__isnull=False)
+print(json.dumps(list(read.values_list("pk", flat=True))))
 """
 
 
