@@ -1,6 +1,6 @@
 import { streams } from "@syncline/client";
 import { useRequestUpdates, useStream } from "@syncline/react";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { type RequestRow, type StorageLocation, api } from "./api";
 import { useFlash } from "./live";
@@ -60,9 +60,19 @@ export function RequestsTable({
 }) {
   const requests = useQuery({ queryKey: ["requests", unitId], queryFn: () => api.requests(unitId) });
   useRequestUpdates(unitId);
+  const queryClient = useQueryClient();
   const [flashed, flash] = useFlash();
   useStream(streams.unitRequests(unitId), (event) => {
-    if (event.type === "request.updated") flash(Number(event.request_id));
+    if (event.type !== "request.updated") return;
+    // The event carries the request as the API serializes it: show it at once, before the
+    // refetch (useRequestUpdates) confirms the list.
+    const changed = event.data as unknown as RequestRow;
+    queryClient.setQueryData<RequestRow[]>(["requests", unitId], (rows) =>
+      rows?.some((row) => row.id === changed.id)
+        ? rows.map((row) => (row.id === changed.id ? { ...row, ...changed } : row))
+        : rows,
+    );
+    flash(Number(event.request_id));
   });
   const [asking, setAsking] = useState<{ action: RequestAction; id: number } | null>(null);
   // No cache update on success: the row changes through the stream's event, as every other
