@@ -5,7 +5,7 @@
  * settles their replies, and keeps the member sets of presence streams (docs/protocol.md).
  */
 import { backoffDelay } from "./backoff.js";
-import { CloseCode, DEFAULT_SEND_TIMEOUT_MS, FINAL_CLOSE_CODES } from "./constants.js";
+import { ABNORMAL_CLOSURE, CloseCode, DEFAULT_SEND_TIMEOUT_MS, FINAL_CLOSE_CODES, NORMAL_CLOSURE } from "./constants.js";
 import { UnauthorizedError, authenticatedUrl } from "./credentials.js";
 import { Emitter } from "./emitter.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -110,7 +110,7 @@ export class SynclineClient {
     this.clearTimer("reconnectTimer");
     const socket = this.socket;
     this.teardown();
-    socket?.close(CloseCode.NORMAL, "client closed");
+    socket?.close(NORMAL_CLOSURE, "client closed");
     this.setStatus("closed");
   }
 
@@ -247,7 +247,7 @@ export class SynclineClient {
 
   private handleClose(code: number, reason: string): void {
     this.teardown();
-    if (code === CloseCode.UNAUTHORIZED) this.mustRefreshToken = true;
+    if (code === CloseCode.UNAUTHENTICATED) this.mustRefreshToken = true;
     const reconnecting = !FINAL_CLOSE_CODES.has(code);
     this.emitter.emit("disconnect", { code, reason, reconnecting });
     if (reconnecting) {
@@ -260,7 +260,7 @@ export class SynclineClient {
 
   private handleDeadSocket(): void {
     const socket = this.socket;
-    this.handleClose(CloseCode.ABNORMAL, "no pong");
+    this.handleClose(ABNORMAL_CLOSURE, "no pong");
     socket?.close();
   }
 

@@ -3,20 +3,21 @@
  * and the error codes of a reply (docs/protocol.md sections 3 and 7).
  */
 
-/** WebSocket close codes the server uses, and the two the browser reports itself. */
+/** The close codes the server uses (docs/protocol.md section 3). */
 export const CloseCode = {
-  /** The client closed on purpose (logout); it never reconnects after it. */
-  NORMAL: 1000,
-  /** The connection was lost without a close frame; also used for a heartbeat timeout. */
-  ABNORMAL: 1006,
-  TOO_LARGE: 1009,
   BAD_REQUEST: 4400,
-  UNAUTHORIZED: 4401,
+  UNAUTHENTICATED: 4401,
   FORBIDDEN: 4403,
   NOT_FOUND: 4404,
   TOO_SLOW: 4408,
   TOO_MANY: 4429,
+  TOO_BIG: 1009,
 } as const;
+
+/** The client closed on purpose (logout); it never reconnects after it. */
+export const NORMAL_CLOSURE = 1000;
+/** What a browser reports for a connection lost without a close frame; also used for a heartbeat timeout. */
+export const ABNORMAL_CLOSURE = 1006;
 
 /** Socket closes that reconnecting cannot cure: the client stops. */
 export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
