@@ -85,7 +85,7 @@ export class StreamRegistry {
   }
 
   /** Routes one server message (other than pong) to the handlers of its stream. */
-  dispatch(message: Exclude<ServerMessage, { type: "pong" }>): void {
+  dispatch(message: Exclude<ServerMessage, { type: "pong" } | { type: "reply" }>): void {
     if (message.stream === undefined) return;
     const state = this.streams.get(message.stream);
     // Events still in flight after an unsubscribe have no one to go to.
@@ -111,7 +111,7 @@ export class StreamRegistry {
       default:
         // Events carry an id. Of what has none, `unsubscribed` needs no action; the rest are the
         // stream's ephemeral messages.
-        if (typeof message.id !== "string") {
+        if (!("id" in message) || typeof message.id !== "string") {
           const ephemeral = message as unknown as EphemeralMessage;
           if (ephemeral.type !== "unsubscribed") notify(state, (h) => h.onEphemeral?.(ephemeral));
           return;
