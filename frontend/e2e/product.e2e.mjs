@@ -188,6 +188,10 @@ async function scenario(browser) {
   }
   ok("alice and bob see the unit's four users online");
 
+  await alice.page.click(`[data-testid="open-${pending}"]`);
+  await alice.page.waitForSelector('[data-testid="request-panel"]');
+  await screenshot(alice.page, "approver");
+
   // -- a change shows up live, highlighted, and in the audit trail ------------------------------
   const auditBefore = await nina.page.locator('[data-testid^="audit-"]').count();
   await alice.page.click(`[data-testid="approve-${pending}"]`);
@@ -236,9 +240,6 @@ async function scenario(browser) {
 
   await screenshot(nina.page, "unit-admin");
   await screenshot(bob.page, "requester");
-  await alice.page.click(`[data-testid="open-${pending}"]`);
-  await alice.page.waitForSelector('[data-testid="request-panel"]');
-  await screenshot(alice.page, "approver");
 
   // -- closing a browser shows the leave ---------------------------------------------------------
   await bob.context.close();
