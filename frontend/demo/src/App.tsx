@@ -85,11 +85,9 @@ function Account({ onSignOut }: { onSignOut: () => void }) {
           )}
         </>
       )}
-      {me.data?.is_staff && (
-        <a href="/jobs/" className="nav">
-          Jobs
-        </a>
-      )}
+      <a href="/jobs/" className="nav" title="Background jobs (signs in with the Django login)">
+        Jobs
+      </a>
       <button id="logout" type="button" onClick={onSignOut}>
         Sign out
       </button>
