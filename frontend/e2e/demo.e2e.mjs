@@ -33,10 +33,11 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const LIVE_UPDATE_MS = 1_000;
+const SIGN_IN_MS = 30_000;
 // Reconnect delays are random with an upper bound doubling per failed attempt (1, 2, 4, 8 s...),
 // so a page may wait several seconds after the server is back.
 const RECONNECT_MS = 45_000;
-const OVERALL_MS = 85_000;
+const OVERALL_MS = 110_000;
 
 /** Thrown by `check`: a failed expectation of the scenario. */
 class CheckFailed extends Error {}
@@ -175,7 +176,8 @@ async function signIn(browser, name) {
   await page.fill("#username", name);
   await page.fill("#password", PASSWORD);
   await page.click("#login");
-  await user.waitForStatus("open");
+  // Signing in loads the page's data and a ticket before the socket opens: slow on a busy machine.
+  await user.waitForStatus("open", SIGN_IN_MS);
   check((await page.textContent("#me")) === name, `${name}: #me shows ${await page.textContent("#me")}`);
   ok(`${name} signed in; #ws-status is open`);
   return user;

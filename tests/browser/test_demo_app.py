@@ -41,7 +41,7 @@ BUILD_INPUTS = [
     FRONTEND / "packages" / "client" / "src",
     FRONTEND / "packages" / "react" / "src",
 ]
-SCENARIO_TIMEOUT = 120
+SCENARIO_TIMEOUT = 150
 
 
 # -- serving the build -----------------------------------------------------------------------

@@ -102,10 +102,12 @@ def test_repeated_warnings_are_listed_once_with_a_count(server: Server) -> None:
             ".map((item) => [item.firstChild.textContent, Number(item.dataset.count)])"
         )
 
-        assert job["failed_items"] > len(warnings) > 0, (job, warnings)
         texts = [text for text, _ in warnings]
         assert len(set(texts)) == len(texts), texts
-        assert sum(count for _, count in warnings) == job["failed_items"]
+        # Warnings sent before the page's stream opened are not replayed (a late subscriber
+        # gets the job's state), so the counts may fall short of failed_items, never above it.
+        shown = sum(count for _, count in warnings)
+        assert 0 < len(warnings) < shown <= job["failed_items"], (job, warnings)
         counted = page.evaluate(
             "[...document.querySelectorAll('#job-progress [data-role=\"count\"]')].map((badge) => badge.textContent)"
         )
