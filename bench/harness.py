@@ -10,6 +10,7 @@ over the posting-plus-delivery window. Every loop is bounded in count and in tim
 import asyncio
 import itertools
 import os
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -18,14 +19,17 @@ from typing import Any
 from httpclient import HttpClient, HttpError
 from loadclient import CollectReport, ConnectReport, LoadClient
 from metrics import MB, ProcessMeter, per_unit, percentiles, system_busy_seconds
-from scenarios import Scenario
+from scenarios import PUBLISH_P99_LIMIT_MS, PUBLISH_RATES, Scenario
 from targets import Target
 
 WARM_UP_SOCKETS = 4
 WARM_UP_EVENTS = 2
 POLL_S = 0.2
-STALL_S = 2.0  # delivery counts as finished when nothing new arrived for this long
 POST_TIMEOUT_S = 10.0
+# Postgres flushes a busy backend's statistics within about a second, an idle one's within 10 s.
+PG_STATS_FLUSH_S = 11.0
+# Tenant scenarios pick the unit and member of each event at random, the same ones in every run.
+TENANT_SEED = 13
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Options:
     duration_s: float = 10.0  # fan-out: how long events are posted
     settle_s: float = 1.0  # pause between the last connect and the first event
     drain_s: float = 10.0  # most time to wait for deliveries after the last POST answered
+    stall_s: float = 2.0  # delivery counts as finished when nothing new arrived for this long
     # Handshakes in flight per load-client worker outside storms: gentle, so that fan-out and idle
     # figures are not connect-storm figures (storms have their own scenario).
     connect_concurrency: int = 32
@@ -96,7 +101,7 @@ class Runner:
     async def run(self, target: Target, scenario: Scenario) -> dict[str, Any]:
         """Warm the target up, then measure `scenario` on it."""
         meters = Meters(
-            ProcessMeter([target.pid]),
+            ProcessMeter(target.server_pids()),
             ProcessMeter(target.aux_pids()),
             ProcessMeter(self.client.pids),
             ProcessMeter([os.getpid()]),
@@ -106,6 +111,10 @@ class Runner:
             warm_up = await self._warm_up(target, scenario, http)
             if scenario.kind == "fanout":
                 result = await self._fanout(target, scenario, http, meters)
+            elif scenario.kind == "publish":
+                result = await self._publish(target, scenario, http, meters)
+            elif scenario.kind == "tenants":
+                result = await self._tenants(target, scenario, http, meters)
             elif scenario.kind == "storm":
                 result = await self._storm(target, scenario, http, meters)
             else:
@@ -136,20 +145,30 @@ class Runner:
             timeout_s=self.options.connect_timeout_s,
         )
 
-    async def _post(self, target: Target, http: HttpClient, count: int, rate: float, groups: int) -> PostLog:
-        """POST `count` events at `rate`/s (round robin over groups), at most `post_concurrency` in flight."""
+    async def _post(
+        self, target: Target, http: HttpClient, count: int, rate: float, groups: int, *, per_unit: int = 0
+    ) -> PostLog:
+        """POST `count` events at `rate`/s, at most `post_concurrency` in flight: round robin over
+        the groups, or with `per_unit` (tenants) in a random unit as a random one of its members."""
         log = PostLog({}, {}, Counter(), [], 0.0)
         in_flight = asyncio.Semaphore(self.options.post_concurrency)
         started = time.monotonic()
+        rng = random.Random(TENANT_SEED)
+        picks = [
+            (rng.randrange(groups), rng.randrange(per_unit)) if per_unit else (i % groups, 0) for i in range(count)
+        ]
 
         async def post_one(i: int) -> None:
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
             async with in_flight:
-                key, group = self.keys.next(), i % groups
+                key, (group, member) = self.keys.next(), picks[i]
                 log.group_of[key] = group
                 log.t0[key] = t0 = time.monotonic()
                 try:
-                    status = await target.post_event(http, key, group)
+                    if per_unit:
+                        status = await target.post_tenant_event(http, key, group, member)
+                    else:
+                        status = await target.post_event(http, key, group)
                 except HttpError as exc:
                     status, error = 0, exc.reason
                 else:
@@ -179,7 +198,7 @@ class Runner:
                 break
             if received != last_count:
                 last_count, last_change = received, now
-            elif now - last_change >= STALL_S:
+            elif now - last_change >= self.options.stall_s:
                 break
             await asyncio.sleep(POLL_S)
         return time.monotonic() - started
@@ -230,6 +249,97 @@ class Runner:
             "server_rss_mb_peak": rss_peak.peak / MB,
         }
 
+    async def _tenants(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
+        """Fan-out over many units, every socket its own user; receipts outside their unit counted."""
+        sockets = await asyncio.to_thread(target.prepare_tenants, scenario.groups, scenario.per_group)
+        connected = await self.client.connect(
+            scenario.transport,
+            [s.url for s in sockets],
+            len(sockets),
+            key_base=self.keys.last + 1,
+            concurrency=self.options.connect_concurrency,
+            timeout_s=self.options.connect_timeout_s,
+            groups=[s.group for s in sockets],
+            subscribe=[s.subscribe for s in sockets],
+        )
+        try:
+            await asyncio.sleep(self.options.settle_s)
+            cpu0, started = meters.cpu(), time.monotonic()
+            rss_peak = _RssPeak(meters.server)
+            count = max(1, round(scenario.rate * self.options.duration_s))
+            log = await self._post(target, http, count, scenario.rate, scenario.groups, per_unit=scenario.per_group)
+            expected = sum(connected.per_group[log.group_of[k]] for k in log.t0)
+            drain_s = await self._drain(expected)
+            window_s, cpu1 = time.monotonic() - started, meters.cpu()
+            rss_peak.stop()
+            collected = await self.client.collect(log.t0, log.group_of)
+        finally:
+            await self.client.close()
+        # A receipt in the wrong unit is a failure, not a delivery.
+        collected.received -= collected.cross_group
+        requested = Counter(s.group for s in sockets)
+        return {
+            **_connect_fields(connected, scenario.sockets),
+            **_post_fields(log, scenario.rate),
+            **_delivery_fields(collected, expected, sum(requested[log.group_of[k]] for k in log.t0)),
+            **_cpu_fields(cpu0, cpu1, window_s, collected.received),
+            "cross_unit": collected.cross_group,
+            "subscriptions_per_socket": max((len(s.subscribe) for s in sockets), default=0),
+            "groups": scenario.groups,
+            "rate": scenario.rate,
+            "duration_s": self.options.duration_s,
+            "drain_s": drain_s,
+            "server_rss_mb_peak": rss_peak.peak / MB,
+        }
+
+    async def _publish(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
+        """Step the offered rate up with the same sockets listening, until p99 passes the limit."""
+        connected = await self._connect(target, scenario, scenario.sockets, 1)
+        steps: list[dict[str, Any]] = []
+        try:
+            await asyncio.sleep(self.options.settle_s)
+            if "db_transactions" in await asyncio.to_thread(target.publish_counters):
+                await asyncio.sleep(PG_STATS_FLUSH_S)  # the warm-up's and connects' statistics land first
+            counters0, sent = await asyncio.to_thread(target.publish_counters), 0
+            for rate in PUBLISH_RATES:
+                before, _ = await self.client.progress()
+                cpu0, started = meters.cpu(), time.monotonic()
+                log = await self._post(target, http, max(1, round(rate * self.options.duration_s)), rate, 1)
+                expected = connected.ok * len(log.t0)
+                await self._drain(before + expected)
+                window_s, cpu1 = time.monotonic() - started, meters.cpu()
+                collected = await self.client.collect(log.t0)
+                sent += len(log.t0)
+                step = {
+                    "rate": rate,
+                    **_post_fields(log, rate),
+                    **_delivery_fields(collected, expected, scenario.sockets * len(log.t0)),
+                    **_cpu_fields(cpu0, cpu1, window_s, collected.received),
+                    "server_cpu_us_per_event": per_unit(cpu1[0] - cpu0[0], len(log.t0), 1e6),
+                }
+                step["within_limit"] = _step_ok(step)
+                steps.append(step)
+                if not step["within_limit"]:
+                    break
+            if "db_transactions" in counters0:
+                await asyncio.sleep(PG_STATS_FLUSH_S)  # let the server's backends report their statistics
+            counters1 = await asyncio.to_thread(target.publish_counters)
+        finally:
+            await self.client.close()
+        per_event = {name: per_unit(counters1[name] - counters0[name], sent) for name in counters0}
+        if "redis_commands" in per_event:  # minus the INFO call that took the first reading
+            per_event["redis_commands"] = per_unit(counters1["redis_commands"] - counters0["redis_commands"] - 1, sent)
+        passed = [s["rate"] for s in steps if s["within_limit"]]
+        return {
+            **_connect_fields(connected, scenario.sockets),
+            "steps": steps,
+            "knee_rate": max(passed) if passed else None,
+            "knee_achieved_rate": max((s["achieved_rate"] or 0.0 for s in steps if s["within_limit"]), default=None),
+            "events": sent,
+            "per_event": per_event,
+            "p99_limit_ms": PUBLISH_P99_LIMIT_MS,
+        }
+
     async def _storm(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
         cpu0 = meters.cpu()
         connected = await self._connect(target, scenario, scenario.sockets, 1, spread_s=scenario.spread_s)
@@ -274,6 +384,18 @@ class Runner:
             "connections_per_gb": 1e9 / per_conn if per_conn and per_conn > 0 else None,
             "idle_server_cpu_pct": (cpu1[0] - cpu0[0]) / window_s * 100.0,
         }
+
+
+def _step_ok(step: dict[str, Any]) -> bool:
+    """A publish step within the limit: p99 under it, everything delivered, the schedule kept."""
+    p99 = step["latency_ms"].get("p99")
+    return (
+        p99 is not None
+        and p99 <= PUBLISH_P99_LIMIT_MS
+        and (step["delivery"] or 0.0) >= 0.999
+        and not step["post_errors"]
+        and (step["achieved_rate"] or 0.0) >= 0.9 * step["rate"]
+    )
 
 
 class _RssPeak:

@@ -31,6 +31,9 @@ from urllib.parse import urlsplit
 import uvloop
 
 KEY_RE = re.compile(rb'"bench-(\d+)"')
+# Answers to a multiplexed socket's `subscribe` messages.
+SUBSCRIBED_RE = re.compile(rb'"type":\s*"subscribed"')
+REFUSED_RE = re.compile(rb'"type":\s*"error"')
 MAX_HEAD = 64 * 1024
 CLOSE_GRACE_S = 2.0
 
@@ -52,7 +55,9 @@ class ConnectError(Exception):
 
 @dataclass(frozen=True)
 class ConnectCommand:
-    """Open `count` connections; socket `i` (global index) uses `urls[i % len(urls)]`."""
+    """Open `count` connections; socket `i` (global index) uses `urls[i % len(urls)]`, in group
+    `groups[i % len(urls)]` (default: that index), and once open sends a `subscribe` message for
+    each stream of `subscribe[i % len(urls)]`, counting as connected when all are acknowledged."""
 
     transport: str  # "ws" | "sse"
     urls: list[str]
@@ -62,6 +67,8 @@ class ConnectCommand:
     concurrency: int  # handshakes in flight at once, per worker
     spread_s: float  # 0: as fast as possible; else start them evenly over this many seconds
     timeout_s: float  # per connection, TCP connect + handshake
+    groups: list[int] | None = None
+    subscribe: list[tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -93,6 +100,7 @@ class CollectReport:
     received: int = 0  # unique (socket, key) receipts of keys the driver sent
     duplicates: int = 0  # the same key again on the same socket
     unexpected: int = 0  # keys at or above key_base that the driver did not send
+    cross_group: int = 0  # receipts of a key on a socket of another group (when groups are checked)
     other_frames: int = 0  # frames without a key: pings, comments, acks
     open_sockets: int = 0
     lost_sockets: int = 0  # closed by the server or the network during the phase
@@ -105,6 +113,7 @@ class CollectReport:
         self.received += other.received
         self.duplicates += other.duplicates
         self.unexpected += other.unexpected
+        self.cross_group += other.cross_group
         self.other_frames += other.other_frames
         self.open_sockets += other.open_sockets
         self.lost_sockets += other.lost_sockets
@@ -248,6 +257,26 @@ class WebSocketProtocol(StreamProtocol):
         super().__init__(request, recorder, group)
         self._buf = bytearray()
         self._fragments = bytearray()
+        self.awaiting = 0  # `subscribe` messages not yet answered
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def subscribe(self, streams: tuple[str, ...]) -> None:
+        """Send a `subscribe` message per stream; `subscribed` resolves when all are acknowledged."""
+        self.awaiting = len(streams)
+        for stream in streams:
+            self._send(0x1, b'{"type": "subscribe", "stream": "' + stream.encode() + b'"}')
+
+    def _on_text(self, payload: bytes | bytearray, now: float) -> None:
+        if self.awaiting and not self.subscribed.done():
+            if SUBSCRIBED_RE.search(payload):
+                self.awaiting -= 1
+                if not self.awaiting:
+                    self.subscribed.set_result(None)
+                return
+            if REFUSED_RE.search(payload):
+                self.subscribed.set_exception(ConnectError(f"subscribe refused: {bytes(payload[:200]).decode()}"))
+                return
+        self.recorder.on_message(self, payload, now)
 
     def feed(self, data: bytes, now: float) -> None:
         """Split the buffer into frames and handle every complete one."""
@@ -279,11 +308,11 @@ class WebSocketProtocol(StreamProtocol):
         opcode, fin = b0 & 0x0F, b0 & 0x80
         if opcode in (0x1, 0x2, 0x0):
             if fin and not self._fragments:
-                self.recorder.on_message(self, payload, now)
+                self._on_text(payload, now)
                 return
             self._fragments += payload
             if fin:
-                self.recorder.on_message(self, self._fragments, now)
+                self._on_text(self._fragments, now)
                 self._fragments = bytearray()
         elif opcode == 0x8:
             self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
@@ -295,12 +324,16 @@ class WebSocketProtocol(StreamProtocol):
             self._send(0xA, bytes(payload))
 
     def _send(self, opcode: int, payload: bytes) -> None:
-        """Send one masked control frame (payload under 126 bytes)."""
+        """Send one masked frame (payload under 64 KiB)."""
         if self.transport is None or self.transport.is_closing():
             return
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
-        self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked)
+        if len(payload) < 126:
+            head = bytes((0x80 | opcode, 0x80 | len(payload)))
+        else:
+            head = bytes((0x80 | opcode, 0x80 | 126)) + len(payload).to_bytes(2, "big")
+        self.transport.write(head + mask + masked)
 
     def close(self) -> None:
         """Send a close frame (1000) and let the server end the TCP connection."""
@@ -426,12 +459,14 @@ class Worker:
         async def open_one(offset: int) -> None:
             if cmd.spread_s > 0:
                 await asyncio.sleep(max(0.0, started + offset * cmd.spread_s / cmd.count - time.monotonic()))
-            index = cmd.first_index + offset
-            group = index % len(cmd.urls)
+            index = (cmd.first_index + offset) % len(cmd.urls)
+            group = cmd.groups[index] if cmd.groups else index
+            streams = cmd.subscribe[index] if cmd.subscribe else ()
             async with limit:
                 t = time.monotonic()
                 try:
-                    conn = await asyncio.wait_for(self._open(cmd.transport, cmd.urls[group], group), cmd.timeout_s)
+                    opening = self._open(cmd.transport, cmd.urls[index], group, streams)
+                    conn = await asyncio.wait_for(opening, cmd.timeout_s)
                 except (OSError, ConnectError, TimeoutError) as exc:
                     report.failed += 1
                     report.errors[_error_name(exc)] += 1
@@ -445,13 +480,20 @@ class Worker:
         report.elapsed_s = time.monotonic() - started
         return report
 
-    async def _open(self, transport: str, url: str, group: int) -> StreamProtocol:
+    async def _open(self, transport: str, url: str, group: int, streams: tuple[str, ...]) -> StreamProtocol:
         host, port, request = build_request(transport, url)
         loop = asyncio.get_running_loop()
         protocol_class = PROTOCOLS[transport]
         tcp, conn = await loop.create_connection(lambda: protocol_class(request, self.recorder, group), host, port)
         try:
             await conn.ready
+            if streams:
+                assert isinstance(conn, WebSocketProtocol), "only WebSocket clients subscribe"
+                conn.subscribe(streams)
+                await asyncio.wait({conn.subscribed, conn.done}, return_when=asyncio.FIRST_COMPLETED)
+                if not conn.subscribed.done():
+                    raise ConnectError(f"closed while subscribing ({conn.close_code})")
+                conn.subscribed.result()
         except BaseException:
             tcp.abort()
             raise
@@ -461,8 +503,9 @@ class Worker:
         """(unique receipts so far, sockets still open)."""
         return self.recorder.received, sum(1 for c in self.conns if not c.done.done())
 
-    def collect(self, t0: dict[int, float]) -> CollectReport:
-        """Turn receive times into latencies (ms) against the driver's `t0` per key."""
+    def collect(self, t0: dict[int, float], group_of: dict[int, int] | None = None) -> CollectReport:
+        """Turn receive times into latencies (ms) against the driver's `t0` per key; with
+        `group_of` (key -> group), count every receipt on a socket of another group."""
         report = CollectReport(
             duplicates=self.recorder.duplicates,
             other_frames=self.recorder.other_frames,
@@ -486,6 +529,8 @@ class Worker:
                 report.close_codes[conn.close_code] += 1
             if conn.count == 0:
                 report.sockets_with_none += 1
+            if group_of is not None:
+                report.cross_group += _cross_group(conn, base, group_of)
         return report
 
     async def close(self) -> int:
@@ -514,7 +559,7 @@ async def _serve(pipe: Connection) -> None:
         elif command == "progress":
             pipe.send(worker.progress())
         elif command == "collect":
-            pipe.send(worker.collect(payload))
+            pipe.send(worker.collect(*payload))
         elif command == "close":
             pipe.send(await worker.close())
         elif command == "exit":
@@ -572,13 +617,19 @@ class LoadClient:
         concurrency: int = 200,
         spread_s: float = 0.0,
         timeout_s: float = 15.0,
+        groups: list[int] | None = None,
+        subscribe: list[tuple[str, ...]] | None = None,
     ) -> ConnectReport:
-        """Open `sockets` connections, split evenly over the workers."""
+        """Open `sockets` connections, split evenly over the workers (see `ConnectCommand`)."""
         shares = _split(sockets, len(self._pipes))
         commands: list[object] = []
         first = 0
         for share in shares:
-            commands.append(ConnectCommand(transport, urls, first, share, key_base, concurrency, spread_s, timeout_s))
+            commands.append(
+                ConnectCommand(
+                    transport, urls, first, share, key_base, concurrency, spread_s, timeout_s, groups, subscribe
+                )
+            )
             first += share
         total = ConnectReport()
         for report in await self._all("connect", commands):
@@ -595,10 +646,11 @@ class LoadClient:
             open_ += item[1]
         return received, open_
 
-    async def collect(self, t0: dict[int, float]) -> CollectReport:
-        """Latencies of every receipt of the keys in `t0`, and the phase's counters."""
+    async def collect(self, t0: dict[int, float], group_of: dict[int, int] | None = None) -> CollectReport:
+        """Latencies of every receipt of the keys in `t0`, and the phase's counters; with
+        `group_of`, receipts outside their key's group are counted in `cross_group`."""
         total = CollectReport()
-        for report in await self._all("collect", [t0] * len(self._pipes)):
+        for report in await self._all("collect", [(t0, group_of)] * len(self._pipes)):
             assert isinstance(report, CollectReport)
             total.merge(report)
         return total
@@ -622,6 +674,17 @@ class LoadClient:
 def _round_trip(pipe: Connection, command: str, payload: object) -> object:
     pipe.send((command, payload))
     return pipe.recv()
+
+
+def _cross_group(conn: StreamProtocol, key_base: int, group_of: dict[int, int]) -> int:
+    """How many keys `conn` received that belong to another group than its own."""
+    seen, wrong, index = conn.seen, 0, conn.seen.find(1)
+    while index >= 0:
+        group = group_of.get(index + key_base)
+        if group is not None and group != conn.group:
+            wrong += 1
+        index = seen.find(1, index + 1)
+    return wrong
 
 
 def _split(total: int, parts: int) -> list[int]:

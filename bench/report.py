@@ -89,6 +89,8 @@ def _notes(name: str, result: Row) -> list[str]:
         notes.append(f"closed by server {delivery['close_codes']}")
     if delivery.get("lost_sockets"):
         notes.append(f"{delivery['lost_sockets']} sockets lost")
+    if result.get("cross_unit"):
+        notes.append(f"**{result['cross_unit']} receipts outside their unit: FAILED**")
     if delivery.get("duplicates"):
         notes.append(f"{delivery['duplicates']} duplicates")
     return [f"- {name}: " + "; ".join(notes)] if notes else []
@@ -112,9 +114,17 @@ def _section(spec: str, scenario: Results, headers: list[str], cells: Callable[[
     ]
 
 
+# Further references of the fan-out tables, when they ran: the production-shape baseline and the
+# Node ceiling (the targets say "p99 <= 2x node-ws", "CPU/msg <= 2x bare-prod").
+EXTRA_REFERENCES = ("bare-prod", "node-ws")
+
+
 def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
-    base = _measured(scenario).get(baseline, {})
+    tenants = scenario["kind"] == "tenants"
+    measured = _measured(scenario)
+    base = measured.get(baseline, {})
     base_lat = base.get("latency_ms", {})
+    extra = {name: measured[name] for name in EXTRA_REFERENCES if name in measured and name != baseline}
     headers = [
         "sent",
         "delivery",
@@ -132,12 +142,17 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
         f"p99 vs {baseline}",
         f"CPU/msg vs {baseline}",
     ]
+    for name in extra:
+        headers += [f"p99 vs {name}", f"CPU/msg vs {name}"]
+    if tenants:
+        headers.insert(2, "cross-unit")
 
     def cells(r: Row) -> list[str]:
         lat = r.get("latency_ms", {})
         return [
             str(r["sent"]),
             _num(r["delivery"], 3),
+            *([str(r["cross_unit"])] if tenants else []),
             _num(lat.get("p50"), 2),
             _num(lat.get("p90"), 2),
             _num(lat.get("p99"), 2),
@@ -151,6 +166,14 @@ def _fanout_section(spec: str, scenario: Results, baseline: str) -> list[str]:
             _ratio(lat.get("p50"), base_lat.get("p50")),
             _ratio(lat.get("p99"), base_lat.get("p99")),
             _ratio(r["server_cpu_us_per_msg"], base.get("server_cpu_us_per_msg")),
+            *(
+                cell
+                for ref in extra.values()
+                for cell in (
+                    _ratio(lat.get("p99"), ref.get("latency_ms", {}).get("p99")),
+                    _ratio(r["server_cpu_us_per_msg"], ref.get("server_cpu_us_per_msg")),
+                )
+            ),
         ]
 
     return _section(spec, scenario, headers, cells)
@@ -215,8 +238,82 @@ def _idle_section(spec: str, scenario: Results, baseline: str) -> list[str]:
     return _section(spec, scenario, headers, cells)
 
 
+PUBLISH_BASELINE = "raw-publish"
+PER_EVENT_NAMES = {
+    "redis_commands": "Redis commands",
+    "db_transactions": "DB transactions",
+    "db_rows_written": "DB rows written",
+    "db_table_scans": "DB table scans",
+}
+
+
+def _publish_section(spec: str, scenario: Results, baseline: str) -> list[str]:
+    """Per target: the knee, the costs per event (and their ratio to the hand-written publisher),
+    then a row per step."""
+    measured = _measured(scenario)
+    base = measured.get(PUBLISH_BASELINE, {})
+    names = [n for n in PER_EVENT_NAMES if any(n in r["per_event"] for r in measured.values())]
+    summary = []
+    for name, r in measured.items():
+        costs = [_num(r["per_event"].get(n), 2) for n in names]
+        ratios = [_ratio(r["per_event"].get(n), base.get("per_event", {}).get(n)) for n in names]
+        knee = [_num(r["knee_rate"], 0), _num(r["knee_achieved_rate"])]
+        summary.append([name, f"{r['connected']}/{r['requested_sockets']}", *knee, *costs, *ratios])
+    headers = ["target", "connected", "knee events/s", "achieved at knee"]
+    headers += [f"{PER_EVENT_NAMES[n]}/event" for n in names]
+    headers += [f"{PER_EVENT_NAMES[n]} vs {PUBLISH_BASELINE}" for n in names]
+    steps = []
+    for name, r in measured.items():
+        base_steps = {s["rate"]: s for s in base.get("steps", [])}
+        for step in r["steps"]:
+            lat = step["latency_ms"]
+            steps.append(
+                [
+                    name,
+                    f"{step['rate']:g}",
+                    _num(step["achieved_rate"]),
+                    _num(step["delivery"], 3),
+                    _num(lat.get("p50"), 1),
+                    _num(lat.get("p99"), 1),
+                    _num(step["server_cpu_us_per_event"]),
+                    _ratio(
+                        step["server_cpu_us_per_event"], base_steps.get(step["rate"], {}).get("server_cpu_us_per_event")
+                    ),
+                    "yes" if step["within_limit"] else "**no**",
+                ]
+            )
+    step_headers = ["target", "offered/s", "achieved/s", "delivery", "p50 ms", "p99 ms", "server CPU us/event"]
+    step_headers += [f"CPU/event vs {PUBLISH_BASELINE}", "within limit"]
+    db_note = (
+        "Database work is counted from Postgres's statistics of the target's own database (BENCH_POSTGRES_URL): "
+        "transactions, rows written and table scans, not statements (pg_stat_statements needs a server restart)."
+        if any("db_transactions" in r["per_event"] for r in measured.values())
+        else "Database work is not counted on SQLite: set BENCH_POSTGRES_URL to count it on Postgres."
+    )
+    notes = [line for name, r in measured.items() for line in _notes(name, r)]
+    return [
+        f"### `{spec}`: {scenario['description']}",
+        "",
+        *_table(headers, summary),
+        "",
+        f"Costs per event over every step; the ratios divide by `{PUBLISH_BASELINE}` (INSERT + XADD + PUBLISH by "
+        f"hand). Redis commands include the background ones over the same time (presence, reconciliation). {db_note}",
+        "",
+        *_table(step_headers, steps),
+        "",
+        *notes,
+        *_problems(scenario),
+        "",
+    ]
+
+
 SECTIONS: dict[str, tuple[str, Callable[[str, Results, str], list[str]]]] = {
     "fanout": ("Fan-out: latency from the POST to each recipient", _fanout_section),
+    "tenants": (
+        "Multi-tenant: each unit's events to its own users only (cross-unit receipts fail the run)",
+        _fanout_section,
+    ),
+    "publish": ("Publish throughput: events/s until p99 passes the limit", _publish_section),
     "storm": ("Connect storms", _storm_section),
     "idle": ("Idle connections: server memory", _idle_section),
 }
@@ -273,7 +370,9 @@ def _target_names(results: Results) -> list[str]:
 
 def write_plots(results: Results, out_dir: Path) -> list[Path]:
     """`latency.png`, `delivery.png` and `cpu.png` for the fan-out scenarios."""
-    fanout = {spec: s for spec, s in results["scenarios"].items() if s["kind"] == "fanout" and _measured(s)}
+    fanout = {
+        spec: s for spec, s in results["scenarios"].items() if s["kind"] in ("fanout", "tenants") and _measured(s)
+    }
     if not fanout:
         return []
     names = _target_names({"scenarios": fanout})

@@ -77,7 +77,8 @@ def print_catalogue() -> None:
     print("targets:", ", ".join(TARGETS))
     for name, specs in PRESETS.items():
         print(f"preset {name}: {','.join(specs)}")
-    print("spec grammar: ws:1000@10  ws:50x100@10  sse:1000@10  storm:ws:2000/2  idle:ws:1000")
+    grammar = "ws:1000@10  ws:50x100@10  sse:1000@10  storm:ws:2000/2  idle:ws:1000  tenants:500x10@100  publish:1000"
+    print("spec grammar:", grammar)
 
 
 def log(message: str) -> None:
@@ -89,7 +90,7 @@ def unsupported(target: Target, scenario: Scenario) -> str | None:
     """Why `target` cannot run `scenario`, or None."""
     if scenario.transport not in target.transports:
         return f"no {scenario.transport} transport"
-    if scenario.groups > target.max_groups:
+    if scenario.kind != "tenants" and scenario.groups > target.max_groups:
         return f"needs {scenario.groups} groups, the target offers {target.max_groups}"
     return None
 
@@ -102,12 +103,21 @@ def summary_line(result: dict[str, Any]) -> str:
         per_conn = result["rss_bytes_per_connection"]
         kib = f"{per_conn / 1024:.1f} KiB/conn" if per_conn is not None else "no memory figure"
         return f"{result['connected']} idle, {kib}"
+    if result["kind"] == "publish":
+        knee, costs = result["knee_rate"], result["per_event"]
+        steps = ", ".join(f"{s['rate']}/s p99 {s['latency_ms'].get('p99', 0):.0f} ms" for s in result["steps"])
+        costs_text = ", ".join(f"{v:.1f} {k}" for k, v in costs.items() if v is not None)
+        return (
+            f"knee {knee if knee is not None else 'below the first step'} events/s ({steps}); per event: {costs_text}"
+        )
     delivery = result.get("probe", result)
     latency = delivery["latency_ms"]
     text = f"{result['connected']}/{result['requested_sockets']} connected, delivery {delivery['delivery'] or 0:.3f}"
     if latency:
         text += f", p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms"
-    if result["kind"] == "fanout" and result["server_cpu_us_per_msg"] is not None:
+    if result["kind"] == "tenants":
+        text += f", {result['cross_unit']} cross-unit"
+    if result["kind"] in ("fanout", "tenants") and result["server_cpu_us_per_msg"] is not None:
         text += (
             f", {result['server_cpu_us_per_msg']:.0f} us CPU/msg, other processes {result['other_cpu_pct']:.0f}% CPU"
         )
@@ -190,6 +200,7 @@ class Bench:
             return
         log(f"{scenario.spec} on {target.name}")
         try:
+            target.configure(scenario.kind)
             await asyncio.to_thread(target.start)
             slot[target.name] = await runner.run(target, scenario)
         except TargetUnavailableError as exc:
@@ -236,7 +247,20 @@ def main(argv: list[str]) -> int:
         return 130
     for path in write_all(bench.results, args.out, stamp, BASELINE):
         log(f"wrote {path}")
+    if wrong := cross_unit_failures(bench.results):
+        log(f"FAILED: deliveries outside their unit: {wrong}")
+        return 1
     return 0
+
+
+def cross_unit_failures(results: dict[str, Any]) -> dict[str, int]:
+    """`scenario on target` -> receipts outside their unit, for every run that had any."""
+    return {
+        f"{spec} on {name}": result["cross_unit"]
+        for spec, scenario in results["scenarios"].items()
+        for name, result in scenario["targets"].items()
+        if result.get("cross_unit")
+    }
 
 
 if __name__ == "__main__":

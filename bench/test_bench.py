@@ -1,7 +1,8 @@
 """Self-tests of the harness's own parsers: `pytest -p no:django bench/test_bench.py`.
 
 They feed hand-made byte streams, cut at awkward places, to the load client's WebSocket and
-SSE readers, and check the scenario grammar and the percentile helper.
+SSE readers (subscriptions of the multiplexed socket included), check the collector's cross-unit
+counter, the scenario grammar, the publish scenario's limit, the report and the percentile helper.
 """
 
 import sys
@@ -11,8 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadclient import Recorder, SseProtocol, WebSocketProtocol, build_request
+from harness import _step_ok
+from loadclient import Recorder, SseProtocol, WebSocketProtocol, Worker, build_request
 from metrics import percentiles
+from report import render_markdown
+from run import cross_unit_failures
 from scenarios import ScenarioSpecError, parse_scenario, parse_scenarios
 
 
@@ -145,3 +149,108 @@ def test_percentiles_use_nearest_rank() -> None:
     summary = percentiles(values)
     assert (summary["p50"], summary["p90"], summary["p99"], summary["max"]) == (50.0, 90.0, 99.0, 100.0)
     assert percentiles([]) == {}
+
+
+def test_tenant_and_publish_specs() -> None:
+    tenants = parse_scenario("tenants:500x10@100")
+    assert (tenants.kind, tenants.transport, tenants.groups, tenants.per_group, tenants.sockets, tenants.rate) == (
+        "tenants",
+        "ws",
+        500,
+        10,
+        5000,
+        100.0,
+    )
+    assert "500 units x 10 users" in tenants.describe(10)
+    publish = parse_scenario("publish:1000")
+    assert (publish.kind, publish.sockets, publish.groups) == ("publish", 1000, 1)
+    for bad in ("tenants:0x10@100", "tenants:500@100", "publish:", "publish:10@5"):
+        with pytest.raises(ScenarioSpecError):
+            parse_scenario(bad)
+
+
+async def test_websocket_subscribes_and_waits_for_every_acknowledgement() -> None:
+    recorder = Recorder(key_base=1)
+    protocol, transport = connect(WebSocketProtocol, recorder, b"HTTP/1.1 101 OK\r\n\r\n")
+    protocol.subscribe(("requests.unit.1", "notifications.user.7"))
+    sent = bytes(transport.written)
+    payloads = []
+    while sent:  # two masked text frames, in order
+        length = sent[1] & 0x7F
+        mask, body = sent[2:6], sent[6 : 6 + length]
+        payloads.append(bytes(b ^ mask[i & 3] for i, b in enumerate(body)))
+        sent = sent[6 + length :]
+    assert payloads == [
+        b'{"type": "subscribe", "stream": "requests.unit.1"}',
+        b'{"type": "subscribe", "stream": "notifications.user.7"}',
+    ]
+    protocol.data_received(ws_frame(b'{"type":"subscribed","stream":"requests.unit.1"}'))
+    assert not protocol.subscribed.done()
+    protocol.data_received(ws_frame(b'{"type": "subscribed", "stream": "notifications.user.7"}'))
+    assert protocol.subscribed.done()
+    protocol.data_received(ws_frame(b'{"type": "subscribed", "data": {"title": "bench-1"}}'))  # after: an event
+    assert recorder.received == 1
+
+
+async def test_a_refused_subscription_fails_the_connect() -> None:
+    protocol, _ = connect(WebSocketProtocol, Recorder(), b"HTTP/1.1 101 OK\r\n\r\n")
+    protocol.subscribe(("requests.unit.2",))
+    protocol.data_received(ws_frame(b'{"type": "error", "stream": "requests.unit.2", "code": 4403}'))
+    with pytest.raises(Exception, match="subscribe refused"):
+        await protocol.subscribed
+
+
+async def test_the_collector_counts_receipts_outside_their_group() -> None:
+    worker = Worker()
+    worker.recorder.key_base = 100
+    sockets = []
+    for group in (0, 0, 1):
+        protocol, _ = connect(WebSocketProtocol, worker.recorder, b"HTTP/1.1 101 OK\r\n\r\n")
+        protocol.group = group
+        sockets.append(protocol)
+    worker.conns = list(sockets)
+    for protocol in sockets[:2]:
+        protocol.data_received(ws_frame(b'{"title": "bench-100"}'))
+    sockets[2].data_received(ws_frame(b'{"title": "bench-101"}'))
+    sockets[2].data_received(ws_frame(b'{"title": "bench-100"}'))  # unit 0's event on unit 1's socket
+    t0 = {100: 0.0, 101: 0.0}
+    report = worker.collect(t0, {100: 0, 101: 1})
+    assert (report.received, report.cross_group) == (4, 1)
+    assert worker.collect(t0).cross_group == 0  # without groups nothing is checked
+
+
+def test_publish_knee_stops_at_the_first_step_over_the_limit() -> None:
+    step = {"rate": 100, "latency_ms": {"p99": 80.0}, "delivery": 1.0, "post_errors": {}, "achieved_rate": 99.0}
+    assert _step_ok(step)
+    assert not _step_ok({**step, "latency_ms": {"p99": 101.0}})
+    assert not _step_ok({**step, "delivery": 0.98})
+    assert not _step_ok({**step, "achieved_rate": 50.0})
+    assert not _step_ok({**step, "latency_ms": {}})
+
+
+def test_a_cross_unit_receipt_fails_the_run_and_shows_in_the_report() -> None:
+    row = {
+        "kind": "tenants",
+        "connected": 4,
+        "requested_sockets": 4,
+        "sent": 2,
+        "delivery": 1.0,
+        "cross_unit": 1,
+        "latency_ms": {"p50": 1.0, "p99": 2.0},
+        "server_cpu_us_per_msg": 10.0,
+        "aux_cpu_us_per_msg": 1.0,
+        "client_cpu_us_per_msg": 1.0,
+        "server_cpu_pct": 5.0,
+        "other_cpu_pct": 0.0,
+        "server_rss_mb_peak": 50.0,
+    }
+    results = {
+        "meta": {"command": "x", "started": "now", "cpu_count": 2, "loadavg_start": 0.0, "load_client_workers": 1},
+        "scenarios": {"tenants:2x2@1": {"kind": "tenants", "description": "d", "targets": {"syncline": row}}},
+        "skipped": {},
+    }
+    results["meta"]["python"] = "3"
+    text = render_markdown(results, "bare")
+    assert "| delivery | cross-unit | p50 ms |" in text
+    assert "1 receipts outside their unit: FAILED" in text
+    assert cross_unit_failures(results) == {"tenants:2x2@1 on syncline": 1}

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,18 @@ UNHANDLED = ("Exception inside application", "Exception in ASGI application", "I
 class Server:
     """A real Daphne (or uvicorn) process on a free port, with its own SQLite file and env."""
 
-    def __init__(self, env: dict[str, str], server: str = "daphne", db: str | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        server: str = "daphne",
+        db: str | None = None,
+        host: str = "127.0.0.1",
+        wrap: Sequence[str] = (),
+    ) -> None:
+        """`host`: the address to serve on; `wrap`: a command prefix, e.g. to run the server
+        inside a network namespace (tests/reliability/netns.py)."""
         self.port = free_port()
+        self.host, self.wrap = host, list(wrap)
         self.tmp = tempfile.mkdtemp(prefix="syncline-test-")
         self.db = db or f"sqlite:///{self.tmp}/db.sqlite3"
         self.env = {
@@ -230,11 +240,11 @@ class Server:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BACKEND, env=self.env, check=True, capture_output=True)
@@ -245,11 +255,20 @@ class Server:
             self.manage("seed_demo", "--force")
         if self.server == "daphne":
             # The production launcher: Daphne with the project's frame limit and graceful stop.
-            cmd = [PYTHON, "-m", "config.serve", "--port", str(self.port), "config.asgi:application"]
+            cmd = [
+                PYTHON,
+                "-m",
+                "config.serve",
+                "--bind",
+                self.host,
+                "--port",
+                str(self.port),
+                "config.asgi:application",
+            ]
         else:
-            cmd = [PYTHON, "-m", "uvicorn", "--port", str(self.port), "config.asgi:application"]
+            cmd = [PYTHON, "-m", "uvicorn", "--host", self.host, "--port", str(self.port), "config.asgi:application"]
         self.proc = subprocess.Popen(
-            cmd, cwd=BACKEND, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
+            [*self.wrap, *cmd], cwd=BACKEND, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
         )
         self.wait_ready()
         return self
@@ -273,7 +292,9 @@ class Server:
     def token(self, username: str) -> str:
         import httpx
 
-        r = httpx.post(f"{self.base}/api/auth/token/", json={"username": username, "password": "demo-pass-123"})
+        r = httpx.post(
+            f"{self.base}/api/auth/token/", json={"username": username, "password": "demo-pass-123"}, timeout=30
+        )
         r.raise_for_status()
         return str(r.json()["access"])
 

@@ -14,6 +14,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from apps.ops.services import start_reporter  # noqa: E402
 from apps.realtime.auth import OriginValidator, RealtimeAuthMiddleware  # noqa: E402
 from apps.realtime.relay import start_relay  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -26,3 +27,4 @@ application = ProtocolTypeRouter(
     }
 )
 start_relay()
+start_reporter()

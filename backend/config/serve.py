@@ -1,7 +1,7 @@
 """
 The production Daphne launcher behind run_asgi.sh: Daphne's own command line, plus
 
-- the contract's 64 KiB frame limit, closing with 1009 (not a bare TCP drop);
+- the protocol's 64 KiB frame limit (docs/protocol.md section 3), closing with 1009 (not a bare TCP drop);
 - an access log through Python logging (`config.logging.log_access`), without query strings;
 - a graceful stop: on SIGTERM the process stops accepting, closes every WebSocket with 1012
   (service restart) so clients reconnect at once, to another process behind the proxy, and
@@ -115,8 +115,9 @@ class _WebSocketFactory(WebSocketFactory):
 
 daphne.server.WebSocketFactory = _WebSocketFactory
 
-# The contract's frame limit, enforced where frames arrive: autobahn closes with 1009 itself
-# (Daphne does not let an application send 1009), before a large frame is buffered.
+# The protocol's frame limit (docs/protocol.md section 3), enforced where frames arrive: autobahn
+# closes with 1009 itself (Daphne does not let an application send 1009), before a large frame
+# is buffered.
 FRAME_LIMIT = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
 
 

@@ -1,12 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles import views as staticfiles_views
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.audit.views import AuditListApi
+from apps.core.api import IdConverter
+from apps.ops import urls as ops_urls
 from apps.progress.views import JobsPage
 from apps.realtime import sse
 from apps.realtime import views as realtime_views
+
+register_converter(IdConverter, "id")  # before the apps' urls, which use `<id:pk>`
+handler404 = "apps.core.api.not_found"
 
 api: list[URLPattern | URLResolver] = [
     path("auth/", include("apps.accounts.urls")),
@@ -21,9 +28,15 @@ api: list[URLPattern | URLResolver] = [
     path("sales/", include("apps.sales.urls")),
     path("events/", sse.events, name="sse-events"),
     path("presence/", realtime_views.PresenceApi.as_view(), name="presence"),
+    path("ops/", include(ops_urls.api)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),  # YAML; JSON with ?format=json
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [
+    # The site's front door is the demo app; browsers ask for /favicon.ico on every page.
+    path("", RedirectView.as_view(url="/app/"), name="home"),
+    path("favicon.ico", staticfiles_views.serve, {"path": "favicon.ico", "insecure": True}),
     path("api/", include(api)),
     path("healthz", realtime_views.healthz),
     path("readyz", realtime_views.readyz),
@@ -33,6 +46,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("jobs/", JobsPage.as_view(), name="jobs"),
+    path("ops/", include(ops_urls.page)),  # staff: the live operations page
     path("app/", include("apps.core.frontend")),  # the built React demo (frontend/demo/dist)
     # Static files from the apps (sse_progress.js), found by the staticfiles finders, with DEBUG on
     # or off: Daphne serves no files itself. In production the proxy serves /static/ from

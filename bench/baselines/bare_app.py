@@ -10,15 +10,25 @@ queue, and one writer task per socket sends it.
 - `POST /publish/<group>`: queues the request body (JSON) to every socket of the group;
   202 `{"queued": <sockets>}`.
 
-Run: `uvicorn bare_app:app --app-dir bench/baselines --host 127.0.0.1 --port 8001`.
+With `BARE_REDIS_URL` set (the `bare-prod` target, several processes on one port), a publish
+goes through Redis instead: the POST does one `PUBLISH bare.<group> <body>` (202
+`{"receivers": <processes>}`), and every process, subscribed to `bare.*`, queues what arrives
+to its own sockets of the group. Cross-process delivery then costs what it costs the product.
+
+Run: `uvicorn bare_app:app --app-dir bench/baselines --host 127.0.0.1 --port 8001`
+(`BARE_REDIS_URL=redis://127.0.0.1:6380/0 uvicorn ... --workers 2` for the Redis shape).
 """
 
 import asyncio
+import contextlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import redis.asyncio as aioredis
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -26,6 +36,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 # A socket more than this many messages behind loses the newest ones (counted in `dropped`).
 QUEUE_BOUND = 10_000
+REDIS_URL = os.environ.get("BARE_REDIS_URL", "")
+CHANNEL_PREFIX = "bare."
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,7 @@ class Frame:
 
 _groups: dict[str, set[asyncio.Queue[Frame]]] = defaultdict(set)
 _stats = {"dropped": 0}
+_redis: dict[str, Any] = {}
 
 
 async def app(scope: Message, receive: Receive, send: Send) -> None:
@@ -70,10 +83,32 @@ async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            if REDIS_URL:
+                await _start_redis()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if "listener" in _redis:
+                _redis["listener"].cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await _redis["listener"]
+                await _redis["client"].aclose()
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def _start_redis() -> None:
+    """Connect, subscribe to every group's channel, and fan out what arrives to local sockets."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    pubsub = client.pubsub()
+    await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+
+    async def listen() -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "pmessage":
+                group = message["channel"].decode()[len(CHANNEL_PREFIX) :]
+                _fan_out(group, message["data"])
+
+    _redis.update(client=client, listener=asyncio.create_task(listen()))
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
@@ -93,6 +128,17 @@ async def _read_body(receive: Receive) -> bytes:
 
 async def _publish(group: str, receive: Receive, send: Send) -> None:
     body = await _read_body(receive)
+    if REDIS_URL:
+        receivers = await _redis["client"].publish(f"{CHANNEL_PREFIX}{group}", body)
+        reply = json.dumps({"receivers": receivers}).encode()
+    else:
+        queued = _fan_out(group, body)
+        reply = json.dumps({"queued": queued, "dropped": _stats["dropped"]}).encode()
+    await _respond(send, 202, reply, b"application/json")
+
+
+def _fan_out(group: str, body: bytes) -> int:
+    """Encode `body` once and queue it to every local socket of `group`; return how many."""
     frame = Frame(text=body.decode(), sse=b"data: " + body + b"\n\n")
     queues = _groups.get(group, ())
     for queue in queues:
@@ -100,8 +146,7 @@ async def _publish(group: str, receive: Receive, send: Send) -> None:
             queue.put_nowait(frame)
         except asyncio.QueueFull:
             _stats["dropped"] += 1
-    reply = json.dumps({"queued": len(queues), "dropped": _stats["dropped"]}).encode()
-    await _respond(send, 202, reply, b"application/json")
+    return len(queues)
 
 
 async def _serve_socket(

@@ -3,7 +3,9 @@
 from targets.bare import BareTarget
 from targets.base import Target
 from targets.eventstream import EventstreamTarget
+from targets.node import NodeWsTarget
 from targets.procs import TargetUnavailableError
+from targets.prod import BareProdTarget, RawPublishTarget, SynclineProdTarget
 from targets.syncline import SynclinePubSubTarget, SynclineTarget, SynclineUvicornTarget
 from targets.tutorial import TutorialTarget
 
@@ -16,6 +18,10 @@ TARGETS: dict[str, type[Target]] = {
         SynclineTarget,
         SynclineUvicornTarget,
         SynclinePubSubTarget,
+        SynclineProdTarget,
+        BareProdTarget,
+        NodeWsTarget,
+        RawPublishTarget,
     )
 }
 BASELINE = BareTarget.name

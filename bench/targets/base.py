@@ -8,6 +8,7 @@ The harness measures CPU and memory of `pid`'s process tree, and of `aux_pids` (
 
 import sys
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +26,16 @@ VENV_BIN = Path(sys.executable).parent
 def event_title(key: int) -> str:
     """The title that carries an event's key; the load client looks for `"bench-<key>"`."""
     return f"bench-{key}"
+
+
+@dataclass(frozen=True)
+class TenantSocket:
+    """One socket of a multi-tenant scenario: where it connects, its unit (the group whose events,
+    and only those, it must receive) and the streams it subscribes to once open."""
+
+    url: str
+    group: int
+    subscribe: tuple[str, ...] = ()
 
 
 class Target(ABC):
@@ -72,6 +83,10 @@ class Target(ABC):
         assert self.server is not None, "the target is not started"
         return self.server.pid
 
+    def server_pids(self) -> list[int]:
+        """Roots of the process trees measured as the server (a worker process may be one)."""
+        return [self.pid]
+
     def aux_pids(self) -> list[int]:
         """Helper processes measured separately (a private Redis)."""
         return []
@@ -96,6 +111,22 @@ class Target(ABC):
     @abstractmethod
     async def post_event(self, http: HttpClient, key: int, group: int) -> int:
         """Create one event titled `bench-<key>` for `group`; return the HTTP status."""
+
+    def publish_counters(self) -> dict[str, int]:
+        """Cumulative counters of the target's Redis commands and database work, for costs per event
+        (`redis_commands`, and on Postgres `db_transactions`, `db_rows_written`, `db_table_scans`)."""
+        return {}
+
+    def configure(self, kind: str) -> None:  # noqa: B027 (optional hook)
+        """Called before each start with the kind of the scenario about to run."""
+
+    def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
+        """The sockets of `units` x `per_unit` users: by default `per_unit` sockets on each group."""
+        return [TenantSocket(self.stream_url("ws", g), g) for g in range(units) for _ in range(per_unit)]
+
+    async def post_tenant_event(self, http: HttpClient, key: int, group: int, member: int) -> int:
+        """Create one event for unit `group` as its member number `member`: by default `post_event`."""
+        return await self.post_event(http, key, group)
 
     def python_env(self, **extra: str) -> dict[str, str]:
         """A minimal environment for a Python server of this virtualenv."""

@@ -164,3 +164,63 @@ class PrivateRedis:
     def stop(self) -> None:
         """Stop the server."""
         self.server.stop()
+
+
+class BenchDatabase:
+    """The database of one target: a SQLite file in its directory, or, with `BENCH_POSTGRES_URL`
+    set (a server URL such as `postgres://postgres@127.0.0.1:5432`), a Postgres database of the
+    benchmark's own, `syncline_bench_<target>`, created afresh and dropped by `drop`.
+
+    On Postgres `counters()` reads the server's statistics of that database (transactions,
+    rows written, table scans), from which the publish scenario reports costs per event."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        server = os.environ.get("BENCH_POSTGRES_URL", "").rstrip("/")
+        self.postgres = bool(server)
+        if not self.postgres:
+            self.url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            return
+        import psycopg
+
+        self.server, self.dbname = server, "syncline_bench_" + name.replace("-", "_")
+        try:
+            with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{self.dbname}"')
+        except psycopg.Error as exc:
+            raise TargetUnavailableError(f"BENCH_POSTGRES_URL={server}: cannot create {self.dbname}: {exc}") from exc
+        self.url = f"{server}/{self.dbname}"
+
+    def drop(self) -> None:
+        """Drop the Postgres database (the SQLite file goes with the run's directory)."""
+        if not self.postgres:
+            return
+        import psycopg
+
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+
+    def counters(self) -> dict[str, int]:
+        """Cumulative statistics of this database (empty on SQLite, which keeps none)."""
+        if not self.postgres:
+            return {}
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+            # The application's tables only: a catalog write (CREATE TABLE) is not an event's cost.
+            tables = conn.execute(
+                "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0),"
+                " COALESCE(SUM(COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0)), 0) FROM pg_stat_user_tables"
+            ).fetchone()
+        assert row is not None and tables is not None
+        return {"db_transactions": int(row[0]), "db_rows_written": int(tables[0]), "db_table_scans": int(tables[1])}
+
+
+def redis_commands(client: "redis.Redis") -> int:
+    """Commands a Redis server has run since it started (INFO commandstats; earlier INFO calls
+    included, this one not)."""
+    stats = client.info("commandstats")
+    return sum(int(v["calls"]) for v in stats.values())

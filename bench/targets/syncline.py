@@ -1,26 +1,33 @@
-"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire contract.
+"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire protocol.
 
-Setup follows the contract: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
+Setup follows the README and docs/api.md: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
 Redis channel layer on a private redis-server, a JWT for the demo user `bob`, his unit North.
 Sockets open `/ws/requests/<unit>/?token=...`, SSE clients `/api/events/?channel=
 requests.unit.<unit>&token=...`; events are requests created with `POST /api/requests/`,
 whose envelope carries the title in `data.title`. When the backend cannot be set up or
 started, the target is skipped with the reason (the command and the end of its output).
+
+Multi-tenant scenarios use `seed_load` instead: every user of every unit plays one socket on
+the multiplexed `/ws/` with their own token, subscribed to the unit's `requests.unit.<id>` and
+`crates.unit.<id>` and their `notifications.user.<id>`; events are created by the unit's members.
+There the per-user socket cap keeps its default.
 """
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 from httpclient import HttpClient, HttpError
 
-from targets.base import REPO_DIR, VENV_BIN, Target, event_title
-from targets.procs import PrivateRedis, TargetUnavailableError, run_once
+from targets.base import REPO_DIR, VENV_BIN, Target, TenantSocket, event_title
+from targets.procs import BenchDatabase, PrivateRedis, TargetUnavailableError, redis_commands, run_once
 
 BACKEND_DIR = REPO_DIR / "backend"
 DEMO_USER = {"username": "bob", "password": "demo-pass-123"}
 DEMO_UNIT = "North"
 SETUP_TIMEOUT_S = 180
 MAX_SOCKETS_PER_USER = 100_000
+TENANT_TOKEN_TTL_S = 86_400
 
 
 class SynclineTarget(Target):
@@ -36,25 +43,31 @@ class SynclineTarget(Target):
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.redis: PrivateRedis | None = None
+        self.database: BenchDatabase | None = None
         self.access = ""
         self.unit_id = 0
+        self.lift_user_cap = True
+        # Multi-tenant data: per unit index, (unit id, access tokens of its members).
+        self.tenants: list[tuple[int, list[str]]] = []
 
     def _env(self) -> dict[str, str]:
-        assert self.redis is not None
-        return self.python_env(
+        assert self.redis is not None and self.database is not None
+        env = self.python_env(
             DJANGO_SETTINGS_MODULE="config.settings.local",
             PYTHONPATH=str(BACKEND_DIR),
             REDIS_URL=self.redis.url(0),
             DEBUG="0",
             SECRET_KEY="bench",
             ALLOWED_HOSTS="*",
-            DATABASE_URL=f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+            DATABASE_URL=self.database.url,
             JWT_ACCESS_TTL="3600",
             ASGI_SERVER=self.asgi_server,
             CHANNEL_LAYER=self.channel_layer,
-            # The benchmark plays thousands of users with one demo account; lift the per-user cap.
-            REALTIME_MAX_SOCKETS_PER_USER=str(MAX_SOCKETS_PER_USER),
         )
+        if self.lift_user_cap:
+            # The benchmark plays thousands of users with one demo account; lift the per-user cap.
+            env["REALTIME_MAX_SOCKETS_PER_USER"] = str(MAX_SOCKETS_PER_USER)
+        return env
 
     def prepare(self) -> None:
         """Check the backend is there, start a private Redis, migrate and seed the demo data."""
@@ -63,11 +76,43 @@ class SynclineTarget(Target):
                 raise TargetUnavailableError(
                     f"backend/{needed} does not exist yet: the product is not ready to benchmark"
                 )
+        self.database = BenchDatabase(self.name, self.workdir)
         self.redis = PrivateRedis(self.workdir)
         python = str(VENV_BIN / "python")
         log = self.workdir / "setup.log"
         for step in (["migrate", "--noinput"], ["seed_demo", "--force"]):
             run_once([python, "manage.py", *step], cwd=BACKEND_DIR, env=self._env(), log=log, timeout_s=SETUP_TIMEOUT_S)
+
+    def configure(self, kind: str) -> None:
+        """Multi-tenant scenarios play each user with their own token: keep the per-user cap."""
+        self.lift_user_cap = kind != "tenants"
+
+    def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
+        """`seed_load --units U --users-per-unit M` (idempotent; once per size and run), then a
+        socket per member on `/ws/`, subscribed to its unit's two streams and its notifications."""
+        tokens = self.workdir / f"tokens-{units}x{per_unit}.json"
+        if not tokens.exists():
+            argv = [str(VENV_BIN / "python"), "manage.py", "seed_load", "--units", str(units)]
+            argv += ["--users-per-unit", str(per_unit), "--ttl", str(TENANT_TOKEN_TTL_S), "--out", str(tokens)]
+            log = self.workdir / "setup.log"
+            run_once([*argv, "--force"], cwd=BACKEND_DIR, env=self._env(), log=log, timeout_s=SETUP_TIMEOUT_S)
+        document = json.loads(tokens.read_text())
+        self.tenants = [(u["id"], [m["access"] for m in u["members"]]) for u in document["units"]]
+        sockets = []
+        for group, unit in enumerate(document["units"]):
+            for member in unit["members"]:
+                streams = (f"requests.unit.{unit['id']}", f"crates.unit.{unit['id']}")
+                streams += (f"notifications.user.{member['user_id']}",)
+                sockets.append(TenantSocket(f"{self.ws_base}/ws/?token={member['access']}", group, streams))
+        return sockets
+
+    async def post_tenant_event(self, http: HttpClient, key: int, group: int, member: int) -> int:
+        """`POST /api/requests/` in unit number `group`, as its member number `member`."""
+        unit_id, tokens = self.tenants[group]
+        body = {"unit": unit_id, "request_type": "storage", "title": event_title(key)}
+        headers = {"Authorization": f"Bearer {tokens[member]}"}
+        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=headers)
+        return response.status_code
 
     def command(self) -> tuple[list[str], Path, dict[str, str]]:
         """`python -m config.serve --port PORT config.asgi:application` in backend/: Daphne as
@@ -76,14 +121,21 @@ class SynclineTarget(Target):
         return argv, BACKEND_DIR, self._env()
 
     def cleanup(self) -> None:
-        """Stop the server and the private Redis."""
+        """Stop the server and the private Redis; drop a Postgres database."""
         super().cleanup()
         if self.redis is not None:
             self.redis.stop()
+        if self.database is not None:
+            self.database.drop()
 
     def aux_pids(self) -> list[int]:
         """The private Redis."""
         return [self.redis.pid] if self.redis is not None else []
+
+    def publish_counters(self) -> dict[str, int]:
+        """Commands of the private Redis, and the database's statistics on Postgres."""
+        assert self.redis is not None and self.database is not None
+        return {"redis_commands": redis_commands(self.redis.client()), **self.database.counters()}
 
     async def authenticate(self, http: HttpClient) -> None:
         """`POST /api/auth/token/` as bob, then his unit North from `GET /api/auth/me/`."""

@@ -113,8 +113,11 @@ class Browser:
                     return event
             self.events.append(json.loads(self.ws.recv(timeout=max(0.0, deadline - time.monotonic()))))
 
-    def page(self) -> Page:
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+    def page(self, isolated: bool = False) -> Page:
+        """A new tab; `isolated`: in a browser context of its own (its own cookies, as another
+        person's browser would have)."""
+        context = {"browserContextId": self.call("Target.createBrowserContext")["browserContextId"]} if isolated else {}
+        target = self.call("Target.createTarget", url="about:blank", **context)["targetId"]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         page = Page(self, session)
         self.call("Page.enable", session)

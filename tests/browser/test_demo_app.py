@@ -14,7 +14,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -26,10 +25,10 @@ import httpx
 import pytest
 from django.test import Client
 
+from tests.browser.build import FRONTEND, ensure_built
 from tests.browser.chromium import CHROMIUM, ensure_chromium
-from tests.support import BACKEND, PYTHON, ROOT, Server, own_redis
+from tests.support import BACKEND, PYTHON, Server, own_redis
 
-FRONTEND = ROOT / "frontend"
 DIST = FRONTEND / "demo" / "dist"
 SCRIPT = FRONTEND / "e2e" / "demo.e2e.mjs"
 # Whatever the demo build is made from: a change to any of them calls for a new build.
@@ -112,28 +111,8 @@ def test_app_says_how_to_build_the_front_end_when_there_is_no_build(tmp_path: Pa
 
 
 # -- the demo in a browser -----------------------------------------------------------------------
-def _newest_change(path: Path) -> float:
-    if path.is_file():
-        return path.stat().st_mtime
-    return max((p.stat().st_mtime for p in path.rglob("*") if p.is_file()), default=0.0)
-
-
-def _run(command: list[str]) -> None:
-    done = subprocess.run(command, cwd=FRONTEND, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"`{' '.join(command)}` failed in frontend/:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-
-
 def ensure_front_end_built() -> None:
-    """npm ci when node_modules is missing or older than the lock file; a build when it is stale."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        raise RuntimeError("node and npm are needed for the browser test (apt-get install nodejs npm)")
-    installed = FRONTEND / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < (FRONTEND / "package-lock.json").stat().st_mtime:
-        _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
-    index = DIST / "index.html"
-    if not index.exists() or index.stat().st_mtime < max(_newest_change(p) for p in BUILD_INPUTS):
-        _run(["npm", "run", "build", "--workspace", "demo"])
+    ensure_built("demo", DIST / "index.html", BUILD_INPUTS)
 
 
 class Runner:

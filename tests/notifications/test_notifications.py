@@ -41,6 +41,7 @@ async def test_staff_notification_reaches_the_recipient_and_its_status_the_sende
     response = await sync_to_async(post_notification)(demo, "admin", body)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending" and response.json()["sender"] == "admin"
+    assert response.json()["user"] == bob.pk  # named as the request names it
     created = await event(bob_ws)
     assert (created["type"], created["notification_id"]) == ("notification.created", response.json()["id"])
     assert created["stream"] == f"notifications.user.{bob.pk}"
@@ -48,7 +49,7 @@ async def test_staff_notification_reaches_the_recipient_and_its_status_the_sende
     assert created["data"]["status"] == "sent" and created["updated_by"] == "admin"
     status = await event(admin_ws)
     assert (status["type"], status["action"], status["status"]) == ("notification.status", "sent", "sent")
-    assert status["notification_id"] == response.json()["id"] and status["data"]["recipient"] == bob.pk
+    assert status["notification_id"] == response.json()["id"] and status["data"]["user"] == bob.pk
     assert await nothing_more(bob_ws) and await nothing_more(admin_ws)
     stored = await sync_to_async(Notification.objects.get)(pk=response.json()["id"])
     assert stored.status == "sent"

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from apps.realtime import hub, transport
 from apps.realtime.history import get_history
+from apps.realtime.hub import get_hub
 from apps.realtime.publish import publish
+from tests import support
 from tests.support import Demo, connect, ready, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,3 +125,58 @@ async def test_a_client_that_resumed_past_a_lost_event_does_not_get_it_again_fro
     assert (await receive(ws))["id"] == after[0]
     await ws.disconnect()
     await resumed.disconnect()
+
+
+async def test_a_lost_event_on_a_quiet_stream_is_filled_when_the_hub_rejoins(
+    layer: str, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No event follows the lost one and the tail check is out of the way: the rejoin (as
+    after Redis came back) reconciles the stream with its history at once."""
+    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 3600.0)
+    ws, _, _, lost_id = await _one_event_then_one_lost(demo)
+    assert await (await get_hub()).rejoin()
+    assert (await receive(ws))["id"] == lost_id
+    await ws.disconnect()
+
+
+async def test_a_stream_joined_empty_is_reset_when_its_first_events_were_lost(layer: str, demo: Demo) -> None:
+    """The hub joined the stream while its history was empty; the only events then went to the
+    history alone: the history cannot prove nothing came before them, so the subscribers get
+    `stream.reset`, and the next event arrives without another one."""
+    north = await sync_to_async(demo.unit)("North")
+    stream = f"requests.unit.{north.pk}"
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
+    await ready(ws)
+    await sync_to_async(get_history().append)(stream, json.dumps({"type": "request.updated", "n": "lost"}))
+    assert await (await get_hub()).rejoin()
+    assert await receive(ws) == {"type": "stream.reset", "stream": stream}
+    after = await sync_to_async(publish_n)(stream, 1)
+    assert (await receive(ws))["id"] == after[0]
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("mode", ["redis", "pubsub"])
+async def test_the_periodic_audit_fills_a_quiet_stream_nothing_else_would(
+    mode: str, redis_url: str, settings: Any, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis modes reconcile every quiet stream every RECONCILE_INTERVAL: a loss no rejoin
+    revealed (the pub/sub layer reconnects on its own) is filled too."""
+    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 0.1)
+    monkeypatch.setattr(transport.LayerTransport, "watch_interval", 0.1)
+    settings.REALTIME = {**settings.REALTIME, "RECONCILE_INTERVAL": 0.3}
+    with support.configured_layer(settings, mode, redis_url, prefix=f"audit{uuid.uuid4().hex[:8]}"):
+        north = await sync_to_async(demo.unit)("North")
+        stream = f"requests.unit.{north.pk}"
+        token = await sync_to_async(demo.token)("alice")
+        ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
+        await ready(ws)
+        first = await sync_to_async(publish_n)(stream, 1)
+        assert (await receive(ws))["id"] == first[0]
+        the_hub = await get_hub()
+        while stream in the_hub._tail_checks:  # the tail check after `first` has run: the stream is quiet
+            await asyncio.sleep(0.05)
+        payload = json.dumps({"type": "request.updated", "n": "lost"})
+        lost_id, _ = await sync_to_async(get_history().append)(stream, payload)
+        assert (await receive(ws, timeout=5))["id"] == lost_id
+        await ws.disconnect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.audit.models import AuditEntry
 from tests.records.test_requests_api import events_of
 from tests.support import Demo
 
@@ -65,3 +66,25 @@ def test_me_lists_units_and_roles(memory_layer: str, demo: Demo) -> None:
     assert me["username"] == "alice" and me["is_staff"] is False
     assert me["units"] == [{"id": demo.unit("North").pk, "name": "North", "role": "approver"}]
     assert demo.api("mentor").get("/api/auth/me/").json()["role"] == "mentor"
+
+
+def test_an_update_that_changes_nothing_records_and_publishes_nothing(memory_layer: str, demo: Demo) -> None:
+    north = demo.unit("North")
+    crate, shelf = north.crates.first(), north.storage_locations.first()
+    entries = AuditEntry.objects.count()
+    crates, storage = events_of(f"crates.unit.{north.pk}"), events_of(f"storage.unit.{north.pk}")
+    same_crate = {"code": crate.code, "description": crate.description, "storage": crate.storage_id}
+    assert demo.api("sam").put(f"/api/documents/crates/{crate.pk}/", same_crate, format="json").status_code == 200
+    assert (
+        demo.api("sam").post(f"/api/documents/crates/{crate.pk}/relocate/", {"storage": crate.storage_id}).status_code
+        == 200
+    )
+    same_shelf = {"capacity": shelf.capacity}
+    assert demo.api("nina").patch(f"/api/storage/{shelf.pk}/", same_shelf, format="json").status_code == 200
+    assert AuditEntry.objects.count() == entries
+    assert events_of(f"crates.unit.{north.pk}") == crates and events_of(f"storage.unit.{north.pk}") == storage
+    # A change does both, with only what changed.
+    assert demo.api("nina").patch(f"/api/storage/{shelf.pk}/", {"capacity": 7}, format="json").status_code == 200
+    entry = AuditEntry.objects.first()
+    assert (entry.action, entry.object_id, entry.changes) == ("updated", shelf.pk, {"capacity": [shelf.capacity, 7]})
+    assert [e["action"] for e in events_of(f"storage.unit.{north.pk}")] == ["updated"]

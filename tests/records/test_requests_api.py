@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from apps.audit.models import AuditEntry
 from apps.realtime.history import get_history
 from apps.requests import services
 from apps.requests.models import Request
@@ -107,6 +108,16 @@ def test_update_resubmits_a_sent_back_request(memory_layer: str, demo: Demo) -> 
     assert response.json()["title"] == "Renamed" and response.json()["status"] == "pending"
     other = "withdrawal" if kind != "withdrawal" else "storage"
     assert demo.api("bob").patch(f"/api/requests/{other}/update/", {"id": request.pk}, format="json").status_code == 404
+
+
+def test_an_update_to_the_same_values_records_and_publishes_nothing(memory_layer: str, demo: Demo) -> None:
+    request = pending_north(demo)
+    before = events_of(f"requests.unit.{request.unit_id}")
+    entries = AuditEntry.objects.count()
+    same = {"id": request.pk, "title": request.title, "crate": request.crate_id}
+    response = demo.api("bob").patch(f"/api/requests/{request.request_type}/update/", same, format="json")
+    assert response.status_code == 200 and response.json()["title"] == request.title
+    assert events_of(f"requests.unit.{request.unit_id}") == before and AuditEntry.objects.count() == entries
 
 
 def test_a_rolled_back_change_publishes_nothing(memory_layer: str, demo: Demo) -> None:

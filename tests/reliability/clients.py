@@ -168,7 +168,7 @@ class Socket(Recorder):
 
 class ResumingClient(Recorder):
     """
-    A client that stays subscribed across server restarts, as the contract asks of one:
+    A client that stays subscribed across server restarts, as docs/protocol.md asks of one:
     when its socket drops it reconnects (every 0.1 s while the server is away) with
     `last_event_id` = the id of the last event it received. `frames` spans every
     connection; `drops` counts the connections that ended.

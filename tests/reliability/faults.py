@@ -51,6 +51,12 @@ class RedisProcess:
         """Kill Redis (no save: it comes back with nothing) and start a new one on the same port."""
         before = self.client().info("server")["run_id"]
         self.kill()
+        self.start_empty(timeout)
+        # A new instance (servers may write to it at once: their hubs rejoin their groups).
+        assert self.client().info("server")["run_id"] != before, "Redis is expected to be a new, empty instance"
+
+    def start_empty(self, timeout: float = 10) -> None:
+        """Start a new, empty redis-server on this port (after `kill()`); return once it answers."""
         binary = shutil.which("redis-server")
         assert binary is not None
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -61,8 +67,6 @@ class RedisProcess:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise AssertionError(f"redis-server did not start again on port {self.port} within {timeout:.0f}s")
             time.sleep(0.05)
-        # A new instance (servers may write to it at once: their hubs rejoin their groups).
-        assert self.client().info("server")["run_id"] != before, "Redis is expected to be a new, empty instance"
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:

@@ -21,7 +21,7 @@ from tests.reliability import clients, faults
 from tests.reliability.clients import Demo, Socket, mint, unsigned
 from tests.reliability.conftest import Launch
 
-GRACE = 5  # seconds after `exp` within which the socket must be closed (CONTRACT.md section 6)
+GRACE = 5  # seconds after `exp` within which the socket must be closed (docs/protocol.md section 3)
 
 
 def bad_tokens(demo: Demo) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """
 Every route tried by every demo user (and by no user): accepted, or refused with the code
-CONTRACT.md section 4 and 6 give; the same for subscriptions on the multiplexed /ws/.
+docs/protocol.md sections 1 and 3 give; the same for subscriptions on the multiplexed /ws/.
 Then events are made on every kind of stream while all those sockets are open, and every
 event each socket received is checked against who may read its stream: cross-unit and
 cross-user deliveries, 0.
@@ -19,7 +19,7 @@ from tests import support
 from tests.reliability import clients
 from tests.reliability.clients import Demo, Socket
 
-# The demo users of CONTRACT.md section 2: unit and unit role, staff, platform role.
+# The demo users of seed_demo (README): unit and unit role, staff, platform role.
 UNIT_ROLES = {
     "alice": ("North", "approver"), "bob": ("North", "requester"), "sam": ("North", "store_head"),
     "nina": ("North", "admin"), "carol": ("South", "approver"), "dan": ("South", "requester"),
@@ -36,7 +36,7 @@ class Ids:
 
 
 def may_read(user: str, stream: str, ids: Ids) -> bool:
-    """Who may read a stream, as CONTRACT.md section 4 says (not as the code says)."""
+    """Who may read a stream, as docs/protocol.md section 1 says (not as the code says)."""
     kind, _, param = stream.rpartition(".") if stream.count(".") >= 2 else (stream, "", "")
     unit = next((name for name, pk in ids.units.items() if str(pk) == param), None)
     unit_name, role = UNIT_ROLES.get(user, (None, None))

@@ -89,7 +89,7 @@ def submission_create(*, actor: Any, title: str) -> Submission:
     if actor.role != User.Role.STUDENT:
         raise PermissionDenied("only students submit work")
     if actor.mentor_id is None:
-        raise ValidationError({"detail": "you have no mentor to grade your work yet"})
+        raise ValidationError("you have no mentor to grade your work yet")
     submission = Submission.objects.create(student=actor, mentor_id=actor.mentor_id, title=title)
     notify_mentor(submission, actor=actor)
     notify_dashboard()
@@ -102,7 +102,7 @@ def submission_grade(*, actor: Any, submission: Submission, score: int) -> Submi
     if not actor.is_authenticated or submission.mentor_id != actor.pk:
         raise PermissionDenied("only the student's mentor grades this submission")
     if not MIN_SCORE <= score <= MAX_SCORE:
-        raise ValidationError({"score": f"must be between {MIN_SCORE} and {MAX_SCORE}"})
+        raise ValidationError({"score": [f"must be between {MIN_SCORE} and {MAX_SCORE}"]})
     submission = Submission.objects.select_for_update().select_related("student", "mentor").get(pk=submission.pk)
     if submission.status == Submission.Status.GRADED:
         raise Conflict(f"this submission is already graded ({submission.score})")

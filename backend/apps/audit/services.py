@@ -1,12 +1,20 @@
-"""Recording the audit trail. Every service that changes a request, crate or storage calls it."""
+"""
+Recording the audit trail, and the one way to publish a change to a request, crate or
+storage location: `AuditedModel.save()` saves the object, publishes its event and records
+the audit entry, all after commit, or does nothing when nothing changed.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from rest_framework import serializers
 
+from apps.realtime.events import Event
 from apps.realtime.publish import publish_on_commit
+from apps.realtime.streams import Stream
 
 from .events import AuditCreated
 from .models import AuditEntry
@@ -42,3 +50,53 @@ def audit_record(*, actor: Any, unit_id: int, action: str, obj: models.Model, ch
         ),
     )
     return entry
+
+
+@dataclass(frozen=True)
+class AuditedModel:
+    """
+    How changes to one model of a unit are published and recorded, declared once in its
+    app's services:
+
+        CRATES = AuditedModel(fields=("code", ...), stream=unit_crates, event=CrateUpdated, serializer=CrateSerializer)
+
+        before = CRATES.snapshot(crate)
+        crate.code = "N-1"
+        CRATES.save(crate, actor=actor, action="updated", before=before)
+
+    `fields` are those the audit trail compares; the event goes to `stream` of the object's
+    unit, with the serializer's representation of the object as its `data`.
+    """
+
+    fields: tuple[str, ...]
+    stream: Stream
+    event: type[Event]
+    serializer: type[serializers.BaseSerializer[Any]]
+
+    def snapshot(self, obj: models.Model) -> dict[str, Any]:
+        return snapshot(obj, self.fields)
+
+    def save(self, obj: Any, *, actor: Any, action: str, before: dict[str, Any] | None = None, **event: Any) -> bool:
+        """
+        Save `obj` (new when `before` is None, else changed since the snapshot `before`),
+        publish its event on commit (`event` gives the event's own fields, such as a
+        request's `status`) and record the audit entry with what changed. An existing object
+        whose fields are as they were is not saved, and nothing is published or recorded:
+        returns False then.
+        """
+        changes = diff(before or {}, self.snapshot(obj))
+        if before is not None and not changes:
+            return False
+        obj.save()
+        publish_on_commit(
+            self.stream.name(unit_id=obj.unit_id),
+            self.event(
+                action=action,
+                object_id=obj.pk,
+                data=dict(self.serializer(obj).data),
+                updated_by=actor.username if actor is not None and actor.is_authenticated else None,
+                **event,
+            ),
+        )
+        audit_record(actor=actor, unit_id=obj.unit_id, action=action, obj=obj, changes=changes)
+        return True

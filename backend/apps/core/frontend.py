@@ -36,7 +36,7 @@ CONTENT_TYPES = {
 ASSET_CACHE = "public, max-age=31536000, immutable"
 
 
-def _file(path: Path, cache_control: str) -> HttpResponse:
+def serve_file(path: Path, cache_control: str) -> HttpResponse:
     # The build's files are small: read whole rather than streamed with a sync iterator under ASGI.
     content_type = CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if content_type.startswith("text/"):
@@ -62,12 +62,12 @@ def demo_app(request: HttpRequest, path: str = "") -> HttpResponse:
         except (OSError, ValueError):  # a NUL byte, a name too long for the file system
             return HttpResponseNotFound("Not found.\n", content_type="text/plain")
         if found:
-            return _file(wanted, ASSET_CACHE if wanted.is_relative_to(dist / "assets") else "no-cache")
+            return serve_file(wanted, ASSET_CACHE if wanted.is_relative_to(dist / "assets") else "no-cache")
         if path.startswith("assets/"):
             # A missing script answered with index.html would fail in the browser as a MIME error.
             return HttpResponseNotFound("No such asset in the front-end build.\n", content_type="text/plain")
     # index.html names the current assets: the browser must check it on every load.
-    return _file(index, "no-cache")
+    return serve_file(index, "no-cache")
 
 
 urlpatterns = [re_path(r"^(?P<path>.*)$", demo_app, name="demo-app")]

@@ -4,6 +4,6 @@ from . import views
 
 urlpatterns = [
     path("crates/", views.CrateListApi.as_view(), name="crate-list"),
-    path("crates/<int:pk>/", views.CrateDetailApi.as_view(), name="crate-detail"),
-    path("crates/<int:pk>/relocate/", views.CrateRelocateApi.as_view(), name="crate-relocate"),
+    path("crates/<id:pk>/", views.CrateDetailApi.as_view(), name="crate-detail"),
+    path("crates/<id:pk>/relocate/", views.CrateRelocateApi.as_view(), name="crate-relocate"),
 ]

@@ -7,7 +7,7 @@ from apps.realtime.events import Event, register_event
 
 _NOTIFICATION = {
     "id": 5,
-    "recipient": 2,
+    "user": 2,
     "sender": "alice",
     "title": "Request sent back",
     "body": "Please add the crate number.",

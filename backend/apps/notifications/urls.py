@@ -6,6 +6,6 @@ from . import views
 
 urlpatterns = [
     path("", views.NotificationListApi.as_view(), name="notification-list"),
-    path("<int:pk>/read/", views.NotificationReadApi.as_view(), name="notification-read"),
+    path("<id:pk>/read/", views.NotificationReadApi.as_view(), name="notification-read"),
     path("broadcast/", views.BroadcastApi.as_view(), name="notification-broadcast"),
 ]

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_filters
+
 from . import services
 from .models import Notification
-from .serializers import BroadcastSerializer, NotificationSendSerializer, NotificationSerializer
+from .serializers import (
+    BroadcastOutSerializer,
+    BroadcastSerializer,
+    NotificationFilters,
+    NotificationSendSerializer,
+    NotificationSerializer,
+)
 
 # The newest notifications the list returns.
 LIST_LIMIT = 200
@@ -24,12 +33,14 @@ class NotificationListApi(APIView):
     def get_permissions(self) -> list[BasePermission]:
         return [IsAuthenticated(), IsAdminUser()] if self.request.method == "POST" else [IsAuthenticated()]
 
+    @extend_schema(parameters=[NotificationFilters], responses=NotificationSerializer(many=True))
     def get(self, request: Request) -> Response:
         notifications = Notification.objects.filter(recipient_id=request.user.pk).select_related("sender")
-        if request.query_params.get("unread") in ("1", "true"):
+        if query_filters(request, NotificationFilters).get("unread"):
             notifications = notifications.filter(read_at__isnull=True)
         return Response(NotificationSerializer(notifications[:LIST_LIMIT], many=True).data)
 
+    @extend_schema(request=NotificationSendSerializer, responses={202: NotificationSerializer})
     def post(self, request: Request) -> Response:
         body = NotificationSendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -47,6 +58,7 @@ class NotificationListApi(APIView):
 
 
 class NotificationReadApi(APIView):
+    @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         notification = Notification.objects.filter(pk=pk, recipient_id=request.user.pk).first()
         if notification is None:
@@ -57,6 +69,7 @@ class NotificationReadApi(APIView):
 class BroadcastApi(APIView):
     permission_classes = [IsAuthenticated, IsAdminUser]
 
+    @extend_schema(request=BroadcastSerializer, responses={202: BroadcastOutSerializer})
     def post(self, request: Request) -> Response:
         body = BroadcastSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,6 +3,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api import StrictInput
+
 from .models import Job
 
 
@@ -29,7 +31,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
         read_only_fields = fields
 
 
-class JobStartSerializer(serializers.Serializer[Any]):
+class JobStartSerializer(StrictInput):
     task_type = serializers.ChoiceField(choices=Job.TaskType.choices)
     total_items = serializers.IntegerField(min_value=1)
 
@@ -38,3 +40,10 @@ class JobStartSerializer(serializers.Serializer[Any]):
         if value > limit:
             raise serializers.ValidationError(f"at most {limit} items")
         return value
+
+
+class JobStartedSerializer(serializers.Serializer[Any]):
+    """The 202 answer to a job start."""
+
+    job_id = serializers.UUIDField()
+    total = serializers.IntegerField()

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.views.generic import TemplateView
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .models import Job
-from .serializers import JobSerializer, JobStartSerializer
+from .serializers import JobSerializer, JobStartedSerializer, JobStartSerializer
 
 
 def own_jobs(user: Any) -> QuerySet[Job]:
@@ -27,11 +28,13 @@ def visible_jobs(user: Any) -> QuerySet[Job]:
 
 
 class JobListApi(APIView):
+    @extend_schema(responses=JobSerializer(many=True))
     def get(self, request: Request) -> Response:
         """The signed-in user's own jobs, newest first."""
         jobs = own_jobs(request.user)[:100]
         return Response(JobSerializer(jobs, many=True).data)
 
+    @extend_schema(request=JobStartSerializer, responses={202: JobStartedSerializer})
     def post(self, request: Request) -> Response:
         body = JobStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -40,6 +43,7 @@ class JobListApi(APIView):
 
 
 class JobDetailApi(APIView):
+    @extend_schema(responses=JobSerializer)
     def get(self, request: Request, job_id: str) -> Response:
         job = visible_jobs(request.user).filter(pk=job_id).first()
         if job is None:

@@ -2,7 +2,7 @@
 The one WebSocket consumer. It serves every per-stream route (`/ws/requests/<unit_id>/`),
 the multiplexed `/ws/` and `/ws/health/`.
 
-A refused socket is accepted and then closed with the contract's code, so the client can
+A refused socket is accepted and then closed with the protocol's code, so the client can
 read it (Daphne turns a close before accept into an HTTP 403). Events reach the socket from
 the process's hub (hub.py), never through a per-socket channel-layer channel; every frame
 leaves through one bounded outbound queue, drained by a writer task. Messages from the
@@ -37,7 +37,7 @@ from .writer import SocketWriter
 
 logger = logging.getLogger(__name__)
 
-# close codes (CONTRACT.md section 6)
+# close codes (docs/protocol.md section 3)
 BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TOO_SLOW, TOO_MANY, TOO_BIG = (
     4400,
     4401,
@@ -157,6 +157,10 @@ class RealtimeConsumer(StreamSubscriber, AsyncConsumer):
                 return self.close(FORBIDDEN, "access to this stream was withdrawn")
             await self.unsubscribe(name)
             self._error(name, FORBIDDEN, "access to this stream was withdrawn")
+
+    def disconnect(self, reason: str) -> None:
+        """Told to end (an operator's disconnect, hub.Connection): close 4401."""
+        self.close(UNAUTHENTICATED, reason)
 
     # -- outbound --------------------------------------------------------------------------
     async def _accept(self, subprotocol: str | None = None) -> None:

@@ -8,7 +8,7 @@ Event schemas. Every event type is declared once, as a dataclass in its app's `e
         entity: ClassVar[str] = "request"
         status: str
 
-The publisher builds the dataclass, `envelope()` turns it into the contract's envelope
+The publisher builds the dataclass, `envelope()` turns it into the protocol's envelope
 (`type`, `action`, `<entity>_id`, `updated_at`, `updated_by`, `data` and the extra fields),
 tests validate every published frame with `validate()`, and docs/events.md and the
 TypeScript client types are generated from the same classes.
@@ -30,7 +30,7 @@ def now_iso() -> str:
 
 @dataclass(kw_only=True)
 class Event:
-    """Base of every event: the envelope fields of the contract, section 5."""
+    """Base of every event: the envelope fields of docs/protocol.md section 2."""
 
     type: ClassVar[str]
     entity: ClassVar[str]

@@ -38,6 +38,10 @@ class History(Protocol):
 
     async def latest(self, stream: str) -> Entry | None: ...
 
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        """The newest id of each stream (None for an empty one), in one round trip."""
+        ...
+
     async def entries(self, stream: str) -> list[Entry]:
         """Everything the history holds for a stream, oldest first."""
         ...
@@ -80,6 +84,11 @@ class MemoryHistory:
             entries = self._streams.get(stream)
             last = entries[-1] if entries else None
         return (last[1], ids.with_id(last[1], last[2])) if last else None
+
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        with self._lock:
+            found = {stream: self._streams.get(stream) for stream in streams}
+        return {stream: entries[-1][1] if entries else None for stream, entries in found.items()}
 
 
 # KEYS[1] = stream key; ARGV = payload, maxlen, ttl ms. Returns {new id, previous id or false}.
@@ -139,6 +148,13 @@ class RedisHistory:
             return None
         eid, fields = found[0]
         return eid.decode(), ids.with_id(eid.decode(), fields[b"p"].decode())
+
+    async def latest_ids(self, streams: list[str]) -> dict[str, str | None]:
+        async with self._client().pipeline(transaction=False) as pipe:
+            for stream in streams:
+                pipe.xrevrange(self.key(stream), "+", "-", count=1)
+            found = await pipe.execute()
+        return {stream: last[0][0].decode() if last else None for stream, last in zip(streams, found, strict=True)}
 
 
 _history: History | None = None

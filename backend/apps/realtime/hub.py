@@ -11,9 +11,13 @@ reads the missing events from the history and delivers them in order, or tells i
 subscribers `stream.reset` when the history cannot fill the gap. Duplicates are dropped.
 
 A missed message is noticed when the next one arrives; when the missed one was the last of
-a burst, nothing comes after it. So `TAIL_CHECK_AFTER` seconds after a stream was active the
-hub compares the last id it delivered with the newest id in the history, and fills the tail
-the same way.
+a burst, or the stream goes quiet, nothing comes after it. So the hub *reconciles*: it compares
+the last id it delivered with the newest id in the history and fills the difference the same
+way (or sends `stream.reset`), without waiting for another event. It reconciles a stream
+`TAIL_CHECK_AFTER` seconds after it was active, every stream whenever the transport (re)joins
+them (Redis restarted, came back, failed over, or the receive loop recovered), and every stream
+on the transport's periodic audit. A stream joined while its history was empty starts from
+`EMPTY`, so that even its first events are accounted for.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import json
 import logging
 import time
 import weakref
-from typing import Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from . import ids, metrics
 from .history import get_history
@@ -34,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds after a stream's activity at which the hub checks it did not miss the last events.
 TAIL_CHECK_AFTER = 1.0
+# The position of a stream whose history was empty when this hub joined it.
+EMPTY = (0, 0)
 
 
 class Subscriber(Protocol):
@@ -43,9 +50,13 @@ class Subscriber(Protocol):
 
 
 class Connection(Protocol):
-    """A socket or SSE response that re-checks its user's access when told to."""
+    """A socket or SSE response that re-checks its user's access, or ends, when told to."""
 
     async def revalidate(self) -> None: ...
+
+    def disconnect(self, reason: str) -> None:
+        """End the connection as unauthenticated (4401 on a socket)."""
+        ...
 
 
 class Hub:
@@ -61,6 +72,10 @@ class Hub:
         self._connections: dict[int, set[Connection]] = {}
         self._lock = asyncio.Lock()
 
+    def stream_counts(self) -> dict[str, int]:
+        """Local subscribers of each stream."""
+        return {stream: len(local) for stream, local in list(self._subscribers.items())}
+
     def subscriber_count(self, stream: str | None = None) -> int:
         if stream is not None:
             return len(self._subscribers.get(stream, ()))
@@ -70,9 +85,22 @@ class Hub:
         async with self._lock:
             local = self._subscribers.get(stream)
             if local is None:
+                # Where the stream stands before joining: an event published between the two
+                # is then a gap the next event or a reconcile fills, never a silent loss.
+                start = await self._position(stream)
                 await get_transport().join(self, stream)
                 local = self._subscribers[stream] = set()
+                if start is not None:
+                    self._last[stream] = start
             local.add(subscriber)
+
+    async def _position(self, stream: str) -> tuple[int, int] | None:
+        try:
+            newest = (await get_history().latest_ids([stream]))[stream]
+        except Exception as exc:  # history unreachable: the first event sets the position
+            logger.warning("history read for %s failed: %s", stream, exc)
+            return None
+        return ids.parse(newest) if newest else EMPTY
 
     async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None:
         async with self._lock:
@@ -88,14 +116,47 @@ class Hub:
                 except Exception as exc:  # the group expires on its own; never fail a disconnect
                     logger.warning("leaving %s failed: %s", stream, exc)
 
-    async def rejoin(self) -> None:
-        """Join every stream again: after Redis comes back, it may have forgotten us."""
-        for stream in [CONTROL_STREAM, *self._subscribers]:
+    async def rejoin(self) -> bool:
+        """Join every stream again (after Redis comes back it may have forgotten us), then
+        reconcile them all. False when the transport is still unreachable: call again."""
+        async with self._lock:
             try:
-                await get_transport().join(self, stream)
+                for stream in [CONTROL_STREAM, *self._subscribers]:
+                    await get_transport().join(self, stream)
             except Exception as exc:
-                logger.warning("rejoining %s failed: %s", stream, exc)
-                return
+                logger.warning("rejoining the streams failed: %s", exc)
+                return False
+        await self.reconcile()
+        return True
+
+    async def audit(self) -> None:
+        """Reconcile every quiet stream (an active one has its tail check pending, and an
+        event in flight there is not a loss)."""
+        await self.reconcile([s for s in self._subscribers if s not in self._tail_checks])
+
+    async def reconcile(self, streams: list[str] | None = None) -> None:
+        """For each stream (default: every stream with subscribers here), compare the last id
+        delivered with the newest id in the history; deliver what is missing from the history,
+        or send `stream.reset` when the history no longer reaches back that far."""
+        wanted = [s for s in (self._subscribers if streams is None else streams) if s not in self._filling]
+        if not wanted:
+            return
+        try:
+            newest = await get_history().latest_ids(wanted)
+        except Exception as exc:
+            logger.warning("history read for reconciling %d streams failed: %s", len(wanted), exc)
+            return
+        for stream, latest in newest.items():
+            if latest is None or stream not in self._subscribers or stream in self._filling:
+                continue  # nothing to compare with, nobody listens, or a fill is under way
+            last = self._last.get(stream, EMPTY)
+            if ids.parse(latest) <= last:
+                continue
+            after = ids.format_id(*last)
+            logger.warning("stream %s: events after %s did not arrive; filling them from the history", stream, after)
+            metrics.reconciled.inc()
+            self._filling[stream] = []
+            self._start(self._fill(stream, after, latest))
 
     def post(self, message: Message) -> None:
         """Deliver from any thread. In a fresh context: the publishing thread's (a sync
@@ -119,11 +180,9 @@ class Hub:
             if key <= last:
                 return  # already delivered (gap fill, or a transport duplicate)
             prev = message.get("prev")
-            if prev is None or ids.parse(prev) != last:
+            if (ids.parse(prev) if prev else EMPTY) != last:
                 self._filling[stream] = [message]
-                task = self.loop.create_task(self._fill(stream, ids.format_id(*last)))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self._start(self._fill(stream, ids.format_id(*last)))
                 return
         self._last[stream] = key
         if stream not in self._tail_checks:
@@ -154,13 +213,22 @@ class Hub:
 
     def _control(self, message: Message) -> None:
         body = json.loads(message["frame"])
+        connections = list(self._connections.get(body.get("user_id"), ()))
         if body.get("kind") == "revalidate":
-            for connection in list(self._connections.get(body["user_id"], ())):
-                task = self.loop.create_task(connection.revalidate())
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+            for connection in connections:
+                self._start(connection.revalidate())
+        elif body.get("kind") == "disconnect":
+            for connection in connections:
+                connection.disconnect(str(body.get("reason") or "disconnected"))
 
-    async def _fill(self, stream: str, after: str) -> None:
+    def _start(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _fill(self, stream: str, after: str, latest: str | None = None) -> None:
+        """Deliver the history after `after` (buffering live messages meanwhile), or reset;
+        after a reset the stream continues from `latest`, the newest id known, if given."""
         try:
             entries = await get_history().read_after(stream, after)
         except Exception as exc:
@@ -177,6 +245,8 @@ class Hub:
                 for subscriber in list(local):
                     subscriber.push(stream, pending[0]["id"], pending[0]["frame"])
                 pending = pending[1:]
+            elif latest is not None and stream in self._subscribers:
+                self._last[stream] = ids.parse(latest)  # the subscribers refetch up to here
         else:
             for event_id, frame in entries:
                 self._last[stream] = ids.parse(event_id)
@@ -187,28 +257,8 @@ class Hub:
 
     def _check_tail(self, stream: str) -> None:
         self._tail_checks.pop(stream, None)
-        task = self.loop.create_task(self._fill_tail(stream))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _fill_tail(self, stream: str) -> None:
-        """Deliver what the history holds past the last id delivered (a lost last message)."""
-        if stream not in self._subscribers or stream in self._filling:
-            return
-        try:
-            latest = await get_history().latest(stream)
-        except Exception as exc:
-            logger.warning("history read for %s failed: %s", stream, exc)
-            return
-        last = self._last.get(stream)
-        if latest is None or last is None or ids.parse(latest[0]) <= last:
-            return
-        if stream in self._filling or stream not in self._subscribers:
-            return  # a gap fill under way reads the tail too; or nobody listens any more
-        after = ids.format_id(*last)
-        logger.warning("stream %s: the events after %s did not arrive; filling them from the history", stream, after)
-        self._filling[stream] = []
-        await self._fill(stream, after)
+        if stream in self._subscribers:
+            self._start(self.reconcile([stream]))
 
     async def close(self) -> None:
         """Stop receiving (tests, and servers that shut an event loop down). Cancel until
@@ -226,6 +276,15 @@ class Hub:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def stream_counts() -> dict[str, int]:
+    """Subscribers of each stream in this process (every hub; from any thread)."""
+    counts: dict[str, int] = {}
+    for hub in list(_hubs.values()):
+        for stream, n in hub.stream_counts().items():
+            counts[stream] = counts.get(stream, 0) + n
+    return counts
 
 
 async def close_hub() -> None:

@@ -76,6 +76,9 @@ events_delivered = Counter("syncline_events_delivered_total", "Frames handed to 
 closes = Counter("syncline_socket_closes_total", "Sockets closed by the server, by close code.", "code")
 replays = Counter("syncline_replays_total", "Resumes served from history.")
 resets = Counter("syncline_resets_total", "stream.reset sent (history could not fill a gap).")
+reconciled = Counter(
+    "syncline_reconciles_total", "Streams found behind their history by a reconcile (then filled or reset)."
+)
 layer_errors = Counter("syncline_transport_errors_total", "Channel-layer receive failures (Redis reconnects).")
 outbox_retries = Counter("syncline_outbox_retries_total", "Outbox rows left for the relay after a failure.")
 asyncio_tasks = Gauge("syncline_asyncio_tasks", "asyncio tasks of the server's event loop at scrape time.")

@@ -199,6 +199,11 @@ class SseConnection(StreamSubscriber):
             if not await allowed(user, **(stream.match(name) or {})):
                 return self._end(f": access to {name} was withdrawn\n\n")
 
+    def disconnect(self, reason: str) -> None:
+        """Told to end (an operator's disconnect, hub.Connection): end the response."""
+        if not self.ending:
+            self._end(f": {reason}\n\n")
+
     # -- the response body ---------------------------------------------------------------
     async def body(
         self, targets: list[tuple[Stream, str]], last_event_id: str | None, send: Any = None

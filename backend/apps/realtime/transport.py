@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,6 +79,8 @@ class LayerTransport:
     send_timeout = 2.0
     # How often each process asks Redis whether it restarted (its run_id changed).
     watch_interval = 2.0
+    # Longest wait between two attempts to rejoin while Redis is away.
+    max_backoff = 2.0
 
     def __init__(self) -> None:
         self.layer = get_channel_layer()
@@ -85,6 +88,8 @@ class LayerTransport:
             raise RuntimeError("CHANNEL_LAYERS has no default layer; set CHANNEL_LAYER")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
+        # How often every stream is reconciled with its history, lost messages or not (0: never).
+        self.audit_interval = float(settings.REALTIME["RECONCILE_INTERVAL"])
 
     # -- publishing (any thread) ------------------------------------------------------
     def _publisher_loop(self) -> asyncio.AbstractEventLoop:
@@ -125,16 +130,16 @@ class LayerTransport:
             try:
                 message = await self.layer.receive(hub.channel)
                 backoff = 0.1
-            except Exception as exc:  # Redis away: wait, then rejoin (it may have restarted empty)
+            except Exception as exc:  # Redis away or our connection cut: rejoin, then reconcile
                 if task is not None and task.cancelling():
                     # channels_redis can turn our cancellation into another error while
                     # cleaning up; the loop is shutting down, so stop.
                     raise asyncio.CancelledError from exc
                 metrics.layer_errors.inc()
-                logger.warning("channel layer receive failed (%s); retrying in %.1fs", exc, backoff)
+                logger.warning("channel layer receive failed (%s); rejoining", exc)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                await hub.rejoin()
+                backoff = min(backoff * 2, self.max_backoff)
+                await self._rejoin(hub)
                 continue
             kind = message.get("type")
             if kind == MESSAGE_TYPE:
@@ -142,11 +147,23 @@ class LayerTransport:
             elif kind == EPHEMERAL_TYPE:
                 hub.deliver_ephemeral(message)
 
+    async def _rejoin(self, hub: Hub) -> None:
+        """Rejoin (and so reconcile) every stream, retrying until Redis answers."""
+        backoff = 0.1
+        while not await hub.rejoin():
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
     async def _watch(self, hub: Hub) -> None:
-        """Rejoin every group when Redis restarted: it forgot the group memberships (and the
-        history, so the hubs' gap check announces stream.reset on the next event)."""
+        """Every `watch_interval`, ask Redis who it is. Rejoin every group when it restarted
+        (it forgot the memberships and the history) or answers again after not answering (a
+        pause, an outage the receive loop may not have seen: the pub/sub layer reconnects on
+        its own). Every `audit_interval`, reconcile every stream anyway: whatever was lost on
+        the way, a quiet stream included, is filled or reset within that time."""
         client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
         seen = None
+        unreachable = False
+        audited = time.monotonic()
         try:
             while True:
                 await asyncio.sleep(self.watch_interval)
@@ -154,11 +171,21 @@ class LayerTransport:
                     run_id = (await client.info("server"))["run_id"]
                 except Exception as exc:
                     logger.debug("Redis not answering the restart check: %s", exc)
+                    unreachable = True
                     continue
-                if seen is not None and run_id != seen:
-                    logger.warning("Redis restarted (run_id %s -> %s); rejoining groups", seen, run_id)
-                    metrics.layer_errors.inc()
-                    await hub.rejoin()
+                restarted = seen is not None and run_id != seen
+                if restarted or unreachable:
+                    if restarted:
+                        logger.warning("Redis restarted (run_id %s -> %s); rejoining groups", seen, run_id)
+                        metrics.layer_errors.inc()
+                    else:
+                        logger.warning("Redis answers again; rejoining groups")
+                    seen, unreachable = run_id, False
+                    await self._rejoin(hub)
+                    audited = time.monotonic()
+                elif self.audit_interval and time.monotonic() - audited >= self.audit_interval:
+                    audited = time.monotonic()
+                    await hub.audit()
                 seen = run_id
         finally:
             await client.aclose()

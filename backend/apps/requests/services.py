@@ -1,7 +1,8 @@
 """
 The request workflow. Every transition checks the current status (409 and nothing
 published otherwise), saves, publishes `request.updated` on commit and records the audit
-trail. Who may do what:
+trail (`REQUESTS.save`); one that changes nothing (an update to the values the request
+has, storage allocated again to the same location) does none of that. Who may do what:
 
 | action | from | to | who |
 |---|---|---|---|
@@ -20,11 +21,10 @@ from django.db import transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.selectors import Role, unit_members, user_has_unit_role, user_is_unit_member
-from apps.audit.services import audit_record, diff, snapshot
+from apps.audit.services import AuditedModel
 from apps.core.api import Conflict
 from apps.documents.models import Crate
 from apps.notifications.services import notify_user
-from apps.realtime.publish import publish_on_commit
 from apps.storage.models import StorageLocation
 
 from .events import RequestUpdated
@@ -35,21 +35,12 @@ from .streams import unit_requests
 Status = Request.Status
 DECIDERS: set[str] = {Role.APPROVER, Role.ADMIN}
 KEEPERS: set[str] = {Role.STORE_HEAD, Role.ADMIN}
-FIELDS = ("title", "crate", "storage", "status", "reason", "comment")
-
-
-def _publish(request: Request, action: str, actor: Any, changes: dict[str, Any]) -> None:
-    publish_on_commit(
-        unit_requests.name(unit_id=request.unit_id),
-        RequestUpdated(
-            action=action,
-            object_id=request.pk,
-            status=request.status,
-            data=dict(RequestSerializer(request).data),
-            updated_by=actor.username,
-        ),
-    )
-    audit_record(actor=actor, unit_id=request.unit_id, action=action, obj=request, changes=changes)
+REQUESTS = AuditedModel(
+    fields=("title", "crate", "storage", "status", "reason", "comment"),
+    stream=unit_requests,
+    event=RequestUpdated,
+    serializer=RequestSerializer,
+)
 
 
 def _require(actor: Any, request: Request, roles: set[str], what: str) -> None:
@@ -71,27 +62,24 @@ VERBS = {
 def _transition(
     *, actor: Any, request: Request, roles: set[str], allowed_from: set[str], action: str, **changes: Any
 ) -> Request:
-    """Lock the row, check who and from which status, apply `changes`, publish."""
+    """Lock the row, check who and from which status, apply `changes`, publish (if they change anything)."""
     _require(actor, request, roles, VERBS[action])
     request = Request.objects.select_for_update().get(pk=request.pk)
     if request.status not in allowed_from:
         raise Conflict(f"cannot {VERBS[action]} a request that is {request.status}")
-    before = snapshot(request, FIELDS)
+    before = REQUESTS.snapshot(request)
     for key, value in changes.items():
         setattr(request, key, value)
-    request.save()
-    _publish(request, action, actor, diff(before, snapshot(request, FIELDS)))
+    REQUESTS.save(request, actor=actor, action=action, before=before, status=request.status)
     return request
 
 
 @transaction.atomic
 def request_create(*, actor: Any, unit_id: int, request_type: str, title: str, crate: Crate | None = None) -> Request:
     if not user_is_unit_member(actor, unit_id):
-        raise ValidationError({"unit": "you are not a member of this unit"})
-    request = Request.objects.create(
-        unit_id=unit_id, request_type=request_type, title=title, crate=crate, requester=actor
-    )
-    _publish(request, "created", actor, diff({}, snapshot(request, FIELDS)))
+        raise ValidationError({"unit": ["you are not a member of this unit"]})
+    request = Request(unit_id=unit_id, request_type=request_type, title=title, crate=crate, requester=actor)
+    REQUESTS.save(request, actor=actor, action="created", status=request.status)
     return request
 
 
@@ -147,7 +135,7 @@ def request_send_back(*, actor: Any, request: Request, comment: str) -> Request:
 @transaction.atomic
 def request_allocate_storage(*, actor: Any, request: Request, storage: StorageLocation) -> Request:
     if storage.unit_id != request.unit_id:
-        raise ValidationError({"storage": "must be a storage location of the request's unit"})
+        raise ValidationError({"storage": ["must be a storage location of the request's unit"]})
     return _transition(
         actor=actor,
         request=request,
@@ -189,7 +177,7 @@ def request_update(*, actor: Any, request: Request, **fields: Any) -> Request:
         _require(actor, request, {Role.ADMIN}, "edit others'")  # "you may not edit others' requests"
     crate = fields.get("crate")
     if crate is not None and crate.unit_id != request.unit_id:
-        raise ValidationError({"crate": "must be a crate of the request's unit"})
+        raise ValidationError({"crate": ["must be a crate of the request's unit"]})
     return _transition(
         actor=actor,
         request=request,

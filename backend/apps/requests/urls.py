@@ -4,10 +4,10 @@ from . import views
 
 urlpatterns = [
     path("", views.RequestListApi.as_view(), name="request-list"),
-    path("<int:pk>/", views.RequestDetailApi.as_view(), name="request-detail"),
+    path("<id:pk>/", views.RequestDetailApi.as_view(), name="request-detail"),
     *[
-        path(f"<int:pk>/{name}/", views.RequestActionApi.as_view(action=action, body=body), name=f"request-{name}")
-        for name, (action, body) in views.ACTIONS.items()
+        path(f"<id:pk>/{name}/", views.RequestActionApi.as_view(service=service, body=body), name=f"request-{name}")
+        for name, (service, body) in views.ACTIONS.items()
     ],
     *[
         path(f"{kind}/update/", views.RequestUpdateApi.as_view(request_type=kind), name=f"request-{kind}-update")

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request as HttpRequest
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_unit_ids
-from apps.core.api import int_param
+from apps.core.api import query_filters
+from apps.core.schema import ERROR, AutoSchema
 
 from . import services
 from .models import Request
@@ -20,6 +22,7 @@ from .serializers import (
     AllocateSerializer,
     CommentSerializer,
     ReasonSerializer,
+    RequestFilters,
     RequestSerializer,
     RequestUpdateSerializer,
 )
@@ -37,14 +40,12 @@ def get_request(user: Any, pk: int) -> Request:
 
 
 class RequestListApi(APIView):
+    @extend_schema(parameters=[RequestFilters], responses=RequestSerializer(many=True))
     def get(self, request: HttpRequest) -> Response:
-        requests = visible_requests(request.user)
-        if (unit_id := int_param(request, "unit")) is not None:
-            requests = requests.filter(unit_id=unit_id)
-        if status_filter := request.query_params.get("status"):
-            requests = requests.filter(status=status_filter)
+        requests = visible_requests(request.user).filter(**query_filters(request, RequestFilters))
         return Response(RequestSerializer(requests[:500], many=True).data)
 
+    @extend_schema(request=RequestSerializer, responses={201: RequestSerializer})
     def post(self, request: HttpRequest) -> Response:
         serializer = RequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -54,16 +55,26 @@ class RequestListApi(APIView):
 
 
 class RequestDetailApi(APIView):
+    @extend_schema(responses=RequestSerializer)
     def get(self, request: HttpRequest, pk: int) -> Response:
         return Response(RequestSerializer(get_request(request.user, pk)).data)
 
 
+class RequestActionSchema(AutoSchema):
+    """Each route of RequestActionApi takes the body its `body` serializer describes (or none)."""
+
+    def get_request_serializer(self) -> Any:
+        return getattr(self.view, "body", None)
+
+
 class RequestActionApi(APIView):
-    """One POST action of the workflow; `action` and the body's serializer come from urls.py."""
+    """One POST action of the workflow; `service` and the body's serializer come from urls.py."""
 
-    action: Callable[..., Request] = staticmethod(services.request_approve)
+    service: Callable[..., Request] = staticmethod(services.request_approve)
     body: type[serializers.Serializer[Any]] | None = None
+    schema = RequestActionSchema()
 
+    @extend_schema(responses={200: RequestSerializer, 409: ERROR})
     def post(self, request: HttpRequest, pk: int) -> Response:
         target = get_request(request.user, pk)
         fields: dict[str, Any] = {}
@@ -71,7 +82,7 @@ class RequestActionApi(APIView):
             body = self.body(data=request.data)
             body.is_valid(raise_exception=True)
             fields = dict(body.validated_data)
-        changed = self.action(actor=request.user, request=target, **fields)
+        changed = self.service(actor=request.user, request=target, **fields)
         return Response(RequestSerializer(changed).data)
 
 
@@ -80,6 +91,7 @@ class RequestUpdateApi(APIView):
 
     request_type = ""
 
+    @extend_schema(request=RequestUpdateSerializer, responses={200: RequestSerializer, 404: ERROR, 409: ERROR})
     def patch(self, request: HttpRequest) -> Response:
         body = RequestUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,10 +3,15 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api import IdField, StrictInput
+
 from .models import Invoice
 
 
 class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
+    # Blank when the invoice has no address, so not described as an email.
+    customer_email = serializers.CharField(read_only=True)
+
     class Meta:
         model = Invoice
         fields = (
@@ -28,7 +33,7 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
         read_only_fields = fields
 
 
-class InvoiceImportSerializer(serializers.Serializer[Any]):
+class InvoiceImportSerializer(StrictInput):
     # Uniqueness of `number` is the service's (409), not a validation error.
     number = serializers.CharField(max_length=50)
     customer = serializers.CharField(max_length=200)
@@ -36,5 +41,11 @@ class InvoiceImportSerializer(serializers.Serializer[Any]):
     total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
 
-class InvoiceStepSerializer(serializers.Serializer[Any]):
-    invoice_id = serializers.IntegerField()
+class InvoiceStepSerializer(StrictInput):
+    invoice_id = IdField()
+
+
+class InvoiceFilters(serializers.Serializer[Any]):
+    """`GET /api/sales/invoices/?stage=`."""
+
+    stage = serializers.ChoiceField(choices=Invoice.Stage.choices, required=False, allow_blank=True)

@@ -19,7 +19,7 @@ STEP_URLS = {
 
 urlpatterns = [
     path("invoices/", views.InvoiceListApi.as_view(), name="invoice-list"),
-    path("invoices/<int:pk>/", views.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<id:pk>/", views.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("import/invoice/", views.InvoiceImportApi.as_view(), name="invoice-import"),
     *[
         path(url, views.InvoiceStepApi.as_view(stage=stage), name=f"invoice-{stage.replace('_', '-')}")

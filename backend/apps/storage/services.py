@@ -6,46 +6,37 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.audit.services import audit_record, diff, snapshot
-from apps.realtime.publish import publish_on_commit
+from apps.audit.services import AuditedModel
 
 from .events import StorageUpdated
 from .models import StorageLocation
 from .serializers import StorageLocationSerializer
 from .streams import unit_storage
 
-FIELDS = ("name", "location", "capacity")
-
-
-def _publish(storage: StorageLocation, action: str, actor: Any, changes: dict[str, Any]) -> None:
-    publish_on_commit(
-        unit_storage.name(unit_id=storage.unit_id),
-        StorageUpdated(
-            action=action,
-            object_id=storage.pk,
-            data=dict(StorageLocationSerializer(storage).data),
-            updated_by=actor.username,
-        ),
-    )
-    audit_record(actor=actor, unit_id=storage.unit_id, action=action, obj=storage, changes=changes)
+STORAGE = AuditedModel(
+    fields=("name", "location", "capacity"),
+    stream=unit_storage,
+    event=StorageUpdated,
+    serializer=StorageLocationSerializer,
+)
 
 
 @transaction.atomic
 def storage_create(
     *, actor: Any, unit_id: int, name: str, location: str = "", capacity: int | None = None
 ) -> StorageLocation:
-    storage = StorageLocation.objects.create(unit_id=unit_id, name=name, location=location, capacity=capacity)
-    _publish(storage, "created", actor, diff({}, snapshot(storage, FIELDS)))
+    storage = StorageLocation(unit_id=unit_id, name=name, location=location, capacity=capacity)
+    STORAGE.save(storage, actor=actor, action="created")
     return storage
 
 
 @transaction.atomic
 def storage_update(*, actor: Any, storage: StorageLocation, **fields: Any) -> StorageLocation:
-    before = snapshot(storage, FIELDS)
+    """Change some of `name`, `location`, `capacity`; a change to nothing saves and publishes nothing."""
+    before = STORAGE.snapshot(storage)
     for key, value in fields.items():
-        if key not in FIELDS:
+        if key not in STORAGE.fields:
             raise ValueError(f"{key} is not an editable field of a storage location")
         setattr(storage, key, value)
-    storage.save()
-    _publish(storage, "updated", actor, diff(before, snapshot(storage, FIELDS)))
+    STORAGE.save(storage, actor=actor, action="updated", before=before)
     return storage

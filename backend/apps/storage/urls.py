@@ -4,5 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.StorageListApi.as_view(), name="storage-list"),
-    path("<int:pk>/", views.StorageDetailApi.as_view(), name="storage-detail"),
+    path("<id:pk>/", views.StorageDetailApi.as_view(), name="storage-detail"),
 ]

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_can_read_storage, user_is_unit_member, user_unit_ids
-from apps.core.api import int_param
+from apps.core.api import query_filters
 
 from . import services
 from .models import StorageLocation
-from .serializers import StorageLocationSerializer, StorageLocationUpdateSerializer
+from .serializers import StorageFilters, StorageLocationSerializer, StorageLocationUpdateSerializer
 
 
 def visible_storage(user: Any) -> QuerySet[StorageLocation]:
@@ -30,18 +31,18 @@ def require_storage_writer(user: Any, unit_id: int) -> None:
 
 
 class StorageListApi(APIView):
+    @extend_schema(parameters=[StorageFilters], responses=StorageLocationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        locations = visible_storage(request.user)
-        if (unit_id := int_param(request, "unit")) is not None:
-            locations = locations.filter(unit_id=unit_id)
+        locations = visible_storage(request.user).filter(**query_filters(request, StorageFilters))
         return Response(StorageLocationSerializer(locations, many=True).data)
 
+    @extend_schema(request=StorageLocationSerializer, responses={201: StorageLocationSerializer})
     def post(self, request: Request) -> Response:
         serializer = StorageLocationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         unit = serializer.validated_data["unit"]
         if not (request.user.is_staff or user_is_unit_member(request.user, unit.pk)):
-            raise exceptions.ValidationError({"unit": "you are not a member of this unit"})
+            raise exceptions.ValidationError({"unit": ["you are not a member of this unit"]})
         require_storage_writer(request.user, unit.pk)
         data = {k: v for k, v in serializer.validated_data.items() if k != "unit"}
         storage = services.storage_create(actor=request.user, unit_id=unit.pk, **data)
@@ -55,12 +56,15 @@ class StorageDetailApi(APIView):
             raise exceptions.NotFound()
         return storage
 
+    @extend_schema(responses=StorageLocationSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(StorageLocationSerializer(self.get_object(request, pk)).data)
 
+    @extend_schema(request=StorageLocationUpdateSerializer, responses=StorageLocationSerializer)
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
 
+    @extend_schema(request=StorageLocationUpdateSerializer, responses=StorageLocationSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
 

@@ -41,6 +41,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -67,6 +75,7 @@ INSTALLED_APPS = [
     "apps.dashboard",
     "apps.progress",
     "apps.sales",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +206,11 @@ REALTIME = {
     "TICKET_TTL": min(env_int("WS_TICKET_TTL", 30), 30),
     # Seconds between checks of the outbox for events commit-time delivery could not publish.
     "OUTBOX_RELAY_INTERVAL": 1.0,
+    # Seconds between two reconciles of every stream a process serves with its history (Redis
+    # modes): whatever a transport lost, on a quiet stream too, is then filled or reset. 0: off.
+    "RECONCILE_INTERVAL": env_float("REALTIME_RECONCILE_INTERVAL", 5.0),
+    # Seconds between two reports of a server process's figures to the operations page (/ops/).
+    "OPS_REPORT_INTERVAL": env_float("REALTIME_OPS_REPORT_INTERVAL", 2.0),
 }
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
@@ -264,7 +278,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_tokens": {"()": "apps.realtime.redaction.RedactTokens"}},
@@ -285,3 +299,50 @@ LOGGING = {
 }
 # Celery workers log through the handlers above (format, token redaction) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- One log line per request -----------------------------------------------------------------
+# Daphne's access log (config/logging.py, on unless ACCESS_LOG=0) has a line for every response
+# with its status; Django's `django.request` logger would add a WARNING for each 4xx ("Not
+# Found: /x"). Behind that access log, keep django.request for errors only (a 5xx still logs its
+# traceback there); without it (ACCESS_LOG=0, or uvicorn, which runs with none) it is the one
+# line a 4xx gets, and stays.
+if env_bool("ACCESS_LOG", True) and os.environ.get("ASGI_SERVER", "daphne") == "daphne":
+    LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# Django's default logging adds a console handler of its own to the `django` logger with DEBUG
+# on, which printed each of its records a second time (unformatted, and without the token
+# redaction): let them reach the root handler above only.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
+
+# --- HTTPS redirect (production.py turns it on from SECURE_SSL_REDIRECT) -----------------------
+# Probes and scrapers often call over plain http from inside the network: answer, not 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- The site's own pages ------------------------------------------------------------------------
+# The favicon (backend/static/), for the Django pages, the admin and /favicon.ico.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Signing out of the Django pages (and the admin) lands on the sign-in page, not the admin's
+# "Logged out" page.
+LOGOUT_REDIRECT_URL = "login"
+
+# --- OpenAPI schema -----------------------------------------------------------------------
+# `/api/schema/` (YAML, `?format=json`) and `/api/docs/` (Swagger UI, its assets served from
+# drf-spectacular-sidecar, not a CDN). apps/core/schema.py documents the error answers.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.core.schema.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Syncline API",
+    "DESCRIPTION": "The HTTP API of Syncline. Errors: docs/api.md; events and sockets: docs/protocol.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Inputs and answers are separate components: a read-only field is not part of an input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Clients send JSON; the form parsers stay for the browsable tests but are not the API.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # `<id:pk>` (apps.core.api.IdConverter): at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.postprocess"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -17,4 +17,5 @@ if not os.environ.get("DATABASE_URL"):
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"syncline-test-{os.getpid()}.sqlite3")
     }
-REALTIME = {**REALTIME, "OUTBOX_RELAY_INTERVAL": 0}  # noqa: F405  tests call relay_once()
+# Tests call relay_once() and report_once() themselves.
+REALTIME = {**REALTIME, "OUTBOX_RELAY_INTERVAL": 0, "OPS_REPORT_INTERVAL": 0}  # noqa: F405

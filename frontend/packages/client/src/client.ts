@@ -2,7 +2,7 @@
  * One WebSocket to the multiplexed `/ws/` endpoint, carrying every stream the app listens to.
  * It authenticates, reconnects with backoff, resumes each stream after its last event, watches the
  * socket with heartbeats and renews the token before it expires; it sends client messages and
- * settles their replies, and keeps the member sets of presence streams (docs/protocol.md).
+ * settles their replies, and keeps the member sets of presence streams (docs/protocol.md sections 3 to 7).
  */
 import { backoffDelay } from "./backoff.js";
 import { ABNORMAL_CLOSURE, CloseCode, DEFAULT_SEND_TIMEOUT_MS, FINAL_CLOSE_CODES, NORMAL_CLOSURE } from "./constants.js";

@@ -100,6 +100,12 @@ export interface InvoiceUpdatedEvent extends EventEnvelope {
   stage: string;
 }
 
+/** The real-time layer's figures changed; `data` is the whole snapshot, as `GET /api/ops/` returns it. One process publishes it (under a Redis lock) every couple of seconds while the figures change. */
+export interface OpsUpdatedEvent extends EventEnvelope {
+  type: "ops.updated";
+  ops_id: number | string;
+}
+
 /** Every event a stream can carry. */
 export type SynclineEvent =
   | AuditCreatedEvent
@@ -114,7 +120,8 @@ export type SynclineEvent =
   | LeaderboardUpdatedEvent
   | DashboardUpdatedEvent
   | ProgressUpdatedEvent
-  | InvoiceUpdatedEvent;
+  | InvoiceUpdatedEvent
+  | OpsUpdatedEvent;
 
 export type SynclineEventType = SynclineEvent["type"];
 

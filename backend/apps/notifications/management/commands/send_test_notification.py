@@ -3,8 +3,9 @@
 the staff API does (a background task delivers it), or `--broadcast` to every signed-in user.
 
 Run from the command line in the embedded mode (no REDIS_URL), this process cannot reach the
-sockets of the running server: it leaves its events in the database's outbox, and the
-server's relay publishes them within a few seconds.
+sockets of the running server: it delivers at once, which leaves the events in the database's
+outbox, and the server's relay publishes them within ~3 s. It prints one line: what was sent,
+to which stream, and who delivers it when.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.notifications.models import Notification
 from apps.notifications.services import notification_broadcast, notify_user
-from apps.realtime.publish import hand_off_to_server
+from apps.notifications.streams import all_notifications, user_notifications
+from apps.realtime.publish import RELAY_AFTER, hand_off_to_server
+
+# The server's relay publishes a row RELAY_AFTER after its commit, at its next pass (one a second).
+QUEUED_FOR_THE_SERVER = f"queued in the outbox, delivered by the running server within ~{RELAY_AFTER.seconds + 1} s"
+
+
+def sent_to(notification: Notification, stream: str) -> str:
+    return f"notification #{notification.pk} for {notification.recipient.username} to {stream}"
 
 
 class Command(BaseCommand):
@@ -42,14 +51,13 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, user_id: int | None, broadcast: bool, title: str, body: str, level: str, **options: Any
     ) -> None:
-        if self.handed_off:
-            self.stderr.write(
-                "embedded mode (no REDIS_URL): the running server publishes this from the shared database "
-                "within a few seconds"
-            )
         if broadcast:
             sent = notification_broadcast(sender=None, title=title, body=body, level=level)
-            self.stdout.write(f"broadcast {sent['id']} published to notifications.all")
+            stream = all_notifications.name()
+            if self.handed_off:
+                self.stdout.write(f"broadcast {sent['id']} to {stream} {QUEUED_FOR_THE_SERVER}")
+            else:
+                self.stdout.write(f"broadcast {sent['id']} published to {stream}")
             return
         if user_id is None:  # argparse asks for one of the two already
             raise CommandError("give --user-id N or --broadcast")
@@ -58,6 +66,14 @@ class Command(BaseCommand):
             raise CommandError(f"no user with id {user_id} (see `manage.py seed_demo` for demo users)")
         if not recipient.is_active:
             raise CommandError(f"user {user_id} ({recipient.username}) is inactive and cannot be notified")
+        stream = user_notifications.name(user_id=recipient.pk)
+        if self.handed_off:
+            # No worker and no socket here: deliver now, which leaves the event in the outbox
+            # for the running server (a background task of this short-lived process would only
+            # do the same a moment later, and log a Celery "succeeded" line with no Celery running).
+            notification = notify_user(recipient=recipient, title=title, body=body, level=level)
+            self.stdout.write(f"{sent_to(notification, stream)} {QUEUED_FOR_THE_SERVER}")
+            return
         notification = notify_user(recipient=recipient, title=title, body=body, level=level, background=True)
-        where = "in this process" if settings.CELERY_EMBEDDED else "by a Celery worker"
-        self.stdout.write(f"notification #{notification.pk} for {recipient.username} queued; delivered {where}")
+        where = "a background task of this process" if settings.CELERY_EMBEDDED else "a Celery worker"
+        self.stdout.write(f"{sent_to(notification, stream)} queued; {where} delivers it")

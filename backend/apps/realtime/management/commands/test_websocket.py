@@ -7,6 +7,11 @@ changing `REDIS_URL` or `CHANNEL_LAYER`:
    history, then transport) reaches a subscriber of this process's hub, as it would reach
    the sockets of a server process.
 
+In the embedded mode (no REDIS_URL) the channel layer lives inside the server's process, out
+of this command's reach, so the two round trips above only show that this process's layer
+works. The command then also asks the running server (`--server`, default http://$HOST:$PORT)
+for `/readyz`, which checks the server's database and channel layer, and says what it checked.
+
 Prints `OK` and exits 0, or says which check failed and why and exits 1. `-v 2` prints
 each check and its time.
 """
@@ -14,9 +19,12 @@ each check and its time.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -119,13 +127,48 @@ def describe_layer() -> str:
     return f"{settings.CHANNEL_LAYER} channel layer on Redis at {url.hostname}:{url.port or 6379}"
 
 
+def default_server() -> str:
+    """Where `make run` serves: $HOST:$PORT, with a wildcard host reached on the loopback."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104 - a listening address, not one we bind
+        host = "127.0.0.1"
+    return f"http://{host}:{os.environ.get('PORT') or 8000}"
+
+
+def server_readiness(server: str, timeout: float) -> str:
+    """What the server's `/readyz` checked; raises CommandError saying why it is not ready."""
+    url = f"{server.rstrip('/')}/readyz"
+    embedded = "embedded mode (no REDIS_URL): the channel layer is inside the server's process"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the operator's server URL
+            checks = json.load(response).get("checks", {})
+    except urllib.error.HTTPError as exc:  # 503: the body says which check failed
+        try:
+            checks = json.load(exc)["checks"]
+            failed = ", ".join(f"{name}: {c.get('error', 'failed')}" for name, c in checks.items() if not c["ok"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            failed = "no readiness report"
+        raise CommandError(f"{embedded}, and {url} answered {exc.code} ({failed})") from exc
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise CommandError(
+            f"{embedded}, and no server answers at {url} ({reason}): start it with `make run`, or pass --server URL"
+        ) from exc
+    return ", ".join(f"{name} ok" for name in checks) or "ready"
+
+
 class Command(BaseCommand):
     help = "Round trip over the configured channel layer and the real-time publish path; prints OK or why not."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--timeout", type=float, default=5.0, help="seconds each check may take (default 5)")
+        parser.add_argument(
+            "--server",
+            default=default_server(),
+            help="embedded mode: the running server whose /readyz is checked (default http://$HOST:$PORT)",
+        )
 
-    def handle(self, *args: Any, timeout: float, verbosity: int, **options: Any) -> None:
+    def handle(self, *args: Any, timeout: float, server: str, verbosity: int, **options: Any) -> None:
         layer = describe_layer()
         try:
             timings = asyncio.run(run_checks(timeout))
@@ -135,4 +178,10 @@ class Command(BaseCommand):
             self.stdout.write(layer)
             for name, ms in timings:
                 self.stdout.write(f"{name}: round trip in {ms:.1f} ms")
+        if settings.CHANNEL_LAYER == "memory":
+            checked = server_readiness(server, timeout)
+            self.stdout.write(
+                "embedded mode (no REDIS_URL): this process's in-process channel layer and publish path work, "
+                f"and the server at {server} is ready ({checked})"
+            )
         self.stdout.write("OK")
