@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.schema import ERROR
+from apps.core.schema import ERROR, VALIDATION_ERROR
 
 from . import metrics
 from .health import readiness
@@ -48,7 +48,7 @@ class PresenceApi(APIView):
                     "members": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: ERROR,
+            400: VALIDATION_ERROR,
             403: ERROR,
             404: ERROR,
         },
