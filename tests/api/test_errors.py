@@ -25,6 +25,9 @@ from tests.support import Demo
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOO_BIG = 10**20  # past the database's 64-bit integers
+# Query values that name a thing rather than filter: an unknown one is a 404, as subscribing to
+# an unknown stream is (docs/protocol.md section 6).
+NAMING_QUERIES = {("/api/presence/", "stream")}
 
 
 def assert_error(response: Any, status: int, *names: str) -> dict[str, Any]:
@@ -107,6 +110,9 @@ def test_every_endpoint_answers_bad_input_in_one_error_shape(memory_layer: str, 
                 if parameter["in"] != "query":
                     continue
                 name = parameter["name"]
+                if (path, name) in NAMING_QUERIES:
+                    assert_error(send(method, url(path), query={name: "bogus"}), 404, "detail")
+                    continue
                 assert_error(send(method, url(path), query={name: "bogus"}), 400, name)
                 if parameter["schema"].get("type") == "integer":
                     assert_error(send(method, url(path), query={name: TOO_BIG}), 400, name)

@@ -40,7 +40,7 @@ BUILD_INPUTS = [
     FRONTEND / "packages" / "client" / "src",
     FRONTEND / "packages" / "react" / "src",
 ]
-SCENARIO_TIMEOUT = 120
+SCENARIO_TIMEOUT = 150
 
 
 # -- serving the build -----------------------------------------------------------------------
@@ -118,13 +118,13 @@ def ensure_front_end_built() -> None:
 class Runner:
     """Runs the script, echoes its output and answers its `@@step` requests."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, script: Path = SCRIPT, env: dict[str, str] | None = None) -> None:
         self.server = server
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            ["node", str(SCRIPT)],
+            ["node", str(script)],
             cwd=FRONTEND,
-            env={**os.environ, "SYNCLINE_E2E_URL": server.base, "CHROMIUM_PATH": CHROMIUM},
+            env={**os.environ, "SYNCLINE_E2E_URL": server.base, "CHROMIUM_PATH": CHROMIUM, **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

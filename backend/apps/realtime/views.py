@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from apps.core.schema import ERROR, VALIDATION_ERROR
 
 from . import metrics
 from .connection import Refused, resolve_stream
@@ -34,6 +37,22 @@ class PresenceApi(APIView):
     """`GET /api/presence/?stream=<name>`: who is subscribed to a presence stream, with the
     stream's read permission (403 and 404 as for subscribing)."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("stream", str, required=True, description="A presence stream: requests.unit.1")],
+        responses={
+            200: inline_serializer(
+                "PresenceListing",
+                {
+                    "stream": serializers.CharField(),
+                    "rev": serializers.IntegerField(),
+                    "members": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: VALIDATION_ERROR,
+            403: ERROR,
+            404: ERROR,
+        },
+    )
     def get(self, request: Request) -> Response:
         name = request.query_params.get("stream")
         if not name:

@@ -1,14 +1,19 @@
-import { useCrateUpdates } from "@syncline/react";
+import { streams } from "@syncline/client";
+import { useCrateUpdates, useStream } from "@syncline/react";
 import { useQuery } from "@tanstack/react-query";
-import { api } from "./api";
+import { type StorageLocation, api } from "./api";
+import { useFlash } from "./live";
+import { storageName } from "./RequestsTable";
 
-/** The unit's crates, kept current by the `crates.unit.<id>` stream. */
-export function CratesTable({ unitId }: { unitId: number }) {
+/** The unit's crates, kept current by the `crates.unit.<id>` stream, with their storage by name. */
+export function CratesTable({ unitId, storage }: { unitId: number; storage: Map<number, StorageLocation> }) {
   const crates = useQuery({ queryKey: ["crates", unitId], queryFn: () => api.crates(unitId) });
   useCrateUpdates(unitId);
+  const [flashed, flash] = useFlash();
+  useStream(streams.unitCrates(unitId), (event) => flash(Number(event.crate_id)));
 
   return (
-    <section aria-label="Crates">
+    <section className="card" aria-label="Crates">
       <h2>Crates</h2>
       {crates.isError && <p className="error">Could not load crates: {crates.error.message}</p>}
       <table>
@@ -21,10 +26,12 @@ export function CratesTable({ unitId }: { unitId: number }) {
         </thead>
         <tbody>
           {crates.data?.map((crate) => (
-            <tr key={crate.id} data-testid={`crate-${crate.id}`}>
-              <td>{crate.code}</td>
+            <tr key={crate.id} data-testid={`crate-${crate.id}`} className={flashed.has(crate.id) ? "flash" : undefined}>
+              <td>
+                <code>{crate.code}</code>
+              </td>
               <td>{crate.description}</td>
-              <td>{crate.storage ?? "—"}</td>
+              <td data-testid={`crate-${crate.id}-storage`}>{storageName(storage, crate.storage)}</td>
             </tr>
           ))}
         </tbody>

@@ -19,15 +19,15 @@ export function LoginForm() {
   };
 
   return (
-    <form onSubmit={(event) => void submit(event)}>
-      <h2>Sign in</h2>
+    <form className="card login" onSubmit={(event) => void submit(event)}>
+      <h2>Sign in to Syncline</h2>
       <label>
         Username <input id="username" name="username" autoComplete="username" required />
       </label>
       <label>
         Password <input id="password" name="password" type="password" autoComplete="current-password" required />
       </label>
-      <button id="login" type="submit" disabled={pending}>
+      <button id="login" type="submit" className="primary" disabled={pending}>
         Sign in
       </button>
       {error !== null && (
@@ -35,7 +35,10 @@ export function LoginForm() {
           {error}
         </p>
       )}
-      <p>Demo users (from seed_demo): alice, bob, sam, nina, carol, dan, admin; password demo-pass-123.</p>
+      <p className="muted">
+        Demo users: alice (approver), bob (requester), sam (store head), nina (unit admin) in North; carol and
+        dan in South; admin (staff). Password <code>demo-pass-123</code>.
+      </p>
     </form>
   );
 }

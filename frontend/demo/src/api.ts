@@ -1,4 +1,5 @@
-/** The few endpoints of the HTTP API the demo uses (same origin; see docs/api.md). */
+/** The endpoints of the HTTP API the demo uses (same origin; see docs/api.md). */
+import type { StoredNotification } from "@syncline/react";
 import { type Tokens, session } from "./session";
 
 export interface Unit {
@@ -15,12 +16,20 @@ export interface Me {
   units: Unit[];
 }
 
+export type RequestStatus = "pending" | "approved" | "rejected" | "sent_back" | "issued" | "returned";
+
 export interface RequestRow {
   id: number;
+  unit: number;
   title: string;
-  request_type: string;
-  status: string;
+  request_type: "storage" | "withdrawal" | "destruction";
+  status: RequestStatus;
   requester: string;
+  crate: number | null;
+  storage: number | null;
+  reason: string;
+  comment: string;
+  updated_at: string;
 }
 
 export interface Crate {
@@ -29,6 +38,32 @@ export interface Crate {
   description: string;
   storage: number | null;
 }
+
+export interface StorageLocation {
+  id: number;
+  name: string;
+  location: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  actor: string | null;
+  action: string;
+  object_type: string;
+  object_id: number;
+  changes: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface Comment {
+  id: number;
+  request: number;
+  author: string;
+  body: string;
+  created_at: string;
+}
+
+export type Notification = StoredNotification & { created_at: string };
 
 export class ApiError extends Error {
   constructor(
@@ -66,18 +101,34 @@ export async function refreshAccessToken(): Promise<string | null> {
   }
 }
 
+const post = <T>(path: string, body?: unknown) => authorized<T>(path, { method: "POST", body });
+
 export const api = {
   me: () => authorized<Me>("/api/auth/me/"),
   requests: (unitId: number) => authorized<RequestRow[]>(`/api/requests/?unit=${unitId}`),
-  approve: (requestId: number) => authorized<RequestRow>(`/api/requests/${requestId}/approve/`, { method: "POST" }),
+  approve: (id: number) => post<RequestRow>(`/api/requests/${id}/approve/`),
+  reject: (id: number, reason: string) => post<RequestRow>(`/api/requests/${id}/reject/`, { reason }),
+  sendBack: (id: number, comment: string) => post<RequestRow>(`/api/requests/${id}/send-back/`, { comment }),
+  allocateStorage: (id: number, storage: number) =>
+    post<RequestRow>(`/api/requests/${id}/allocate-storage/`, { storage }),
+  issue: (id: number) => post<RequestRow>(`/api/requests/${id}/issue/`),
+  return: (id: number) => post<RequestRow>(`/api/requests/${id}/return/`),
+  edit: (request: RequestRow, title: string) =>
+    authorized<RequestRow>(`/api/requests/${request.request_type}/update/`, {
+      method: "PATCH",
+      body: { id: request.id, title },
+    }),
+  comments: (requestId: number) => authorized<Comment[]>(`/api/requests/${requestId}/comments/`),
   crates: (unitId: number) => authorized<Crate[]>(`/api/documents/crates/?unit=${unitId}`),
+  storage: (unitId: number) => authorized<StorageLocation[]>(`/api/storage/?unit=${unitId}`),
+  audit: (unitId: number) => authorized<AuditEntry[]>(`/api/audit/?unit=${unitId}`),
   dashboard: () => authorized<Record<string, unknown>>("/api/dashboard/"),
-  markNotificationRead: (id: number | string) =>
-    authorized<unknown>(`/api/notifications/${id}/read/`, { method: "POST" }),
+  notifications: () => authorized<Notification[]>("/api/notifications/"),
+  markNotificationRead: (id: number | string) => post<unknown>(`/api/notifications/${id}/read/`),
 };
 
 interface SendOptions {
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "PATCH";
   body?: unknown;
   token?: string;
 }
@@ -104,7 +155,10 @@ async function send<T>(path: string, { method = "GET", body, token }: SendOption
   return payload as T;
 }
 
-function errorDetail(payload: unknown, status: number): string {
-  if (typeof payload === "object" && payload !== null && "detail" in payload) return String(payload.detail);
-  return `HTTP ${status}`;
+/** One line from the API's error shapes: `{"detail": "..."}` or `{"field": ["why", ...]}`. */
+export function errorDetail(payload: unknown, status: number): string {
+  if (typeof payload !== "object" || payload === null) return `HTTP ${status}`;
+  if ("detail" in payload) return String(payload.detail);
+  const problems = Object.entries(payload).map(([field, why]) => `${field}: ${[why].flat().join(" ")}`);
+  return problems.length > 0 ? problems.join("; ") : `HTTP ${status}`;
 }

@@ -1,17 +1,20 @@
 /**
  * One WebSocket to the multiplexed `/ws/` endpoint, carrying every stream the app listens to.
  * It authenticates, reconnects with backoff, resumes each stream after its last event, watches the
- * socket with heartbeats and renews the token before it expires (docs/protocol.md section 3).
+ * socket with heartbeats and renews the token before it expires; it sends client messages and
+ * settles their replies, and keeps the member sets of presence streams (docs/protocol.md sections 3 to 7).
  */
 import { backoffDelay } from "./backoff.js";
+import { ABNORMAL_CLOSURE, CloseCode, DEFAULT_SEND_TIMEOUT_MS, FINAL_CLOSE_CODES, NORMAL_CLOSURE } from "./constants.js";
 import { UnauthorizedError, authenticatedUrl } from "./credentials.js";
 import { Emitter } from "./emitter.js";
-import { CloseCode } from "./events.generated.js";
 import { Heartbeat } from "./heartbeat.js";
 import { jwtExpiresAt } from "./jwt.js";
 import { type ResolvedOptions, type SynclineClientOptions, type WebSocketLike, resolveOptions } from "./options.js";
-import { type ClientFrame, parseServerMessage } from "./protocol.js";
+import { type PresenceHandlers, PresenceState } from "./presence.js";
+import { type ClientFrame, type PresenceMember, isPresenceMessage, parseServerMessage } from "./protocol.js";
 import { type StreamHandlers, StreamRegistry } from "./registry.js";
+import { PendingReplies, SendError } from "./replies.js";
 import type { StreamEvent } from "./streams.js";
 
 export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -30,19 +33,35 @@ export interface ClientEvents {
   unauthorized: { detail: string };
 }
 
+export interface SendOptions {
+  /** How long to wait for the reply before rejecting with `timeout`. Default 10 s. */
+  timeout?: number;
+}
+
+/** One listener's view of a presence stream; `stop()` ends it (and the subscription with the last one). */
+export interface PresenceSubscription {
+  /** The members known now, ordered by username. */
+  members(): PresenceMember[];
+  /** Whether the member set of the current connection has arrived. */
+  readonly synced: boolean;
+  stop(): void;
+}
+
+interface PresenceChannel {
+  state: PresenceState;
+  listeners: Set<PresenceHandlers>;
+  unsubscribe: () => void;
+}
+
 const OPEN = 1;
-const NORMAL_CLOSURE = 1000;
-// What a browser reports for a connection lost without a close frame; used for a heartbeat timeout too.
-const ABNORMAL_CLOSURE = 1006;
-const TOKEN_REFUSED: number = CloseCode.UNAUTHENTICATED;
-// Refusals that reconnecting cannot cure.
-const FINAL_CLOSE_CODES = new Set<number>([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
 
 export class SynclineClient {
   private readonly options: ResolvedOptions;
   private readonly registry = new StreamRegistry();
   private readonly emitter = new Emitter<ClientEvents>();
   private readonly heartbeat: Heartbeat;
+  private readonly replies: PendingReplies;
+  private readonly presenceChannels = new Map<string, PresenceChannel>();
   private currentStatus: ConnectionStatus = "closed";
   private running = false;
   private socket: WebSocketLike | null = null;
@@ -60,9 +79,10 @@ export class SynclineClient {
     this.options = resolveOptions(options);
     this.heartbeat = new Heartbeat(this.options.timers, {
       ...this.options.heartbeat,
-      sendPing: () => this.send({ type: "ping" }),
+      sendPing: () => this.sendFrame({ type: "ping" }),
       onDead: () => this.handleDeadSocket(),
     });
+    this.replies = new PendingReplies(this.options.timers);
   }
 
   get status(): ConnectionStatus {
@@ -102,9 +122,66 @@ export class SynclineClient {
     // The registry routes by stream name, so each handler only ever sees events of type StreamEvent<S>.
     const stored = handlers as StreamHandlers;
     const frame = this.registry.add(stream, stored);
-    if (frame !== null) this.send(frame);
+    if (frame !== null) this.sendFrame(frame);
     return () => {
-      if (this.registry.remove(stream, stored)) this.send({ type: "unsubscribe", stream });
+      if (this.registry.remove(stream, stored)) this.sendFrame({ type: "unsubscribe", stream });
+    };
+  }
+
+  /**
+   * Sends a client message to a stream this client listens to and resolves with the reply's data.
+   * Rejects with a `SendError` whose `code` is the reply's (`invalid` with `fields`, `forbidden`,
+   * `not_found`, `not_subscribed`, `unknown_event`, `rate_limited`, `server_error`), or `timeout`,
+   * or `disconnected` when the socket is not open or closes before the reply.
+   */
+  send(
+    stream: string,
+    event: string,
+    data: Record<string, unknown> = {},
+    { timeout = DEFAULT_SEND_TIMEOUT_MS }: SendOptions = {},
+  ): Promise<Record<string, unknown>> {
+    if (this.socket?.readyState !== OPEN) {
+      return Promise.reject(new SendError("disconnected", "the socket is not open"));
+    }
+    const { ref, reply } = this.replies.add(timeout);
+    this.sendFrame({ type: "message", ref, stream, event, data });
+    return reply;
+  }
+
+  /**
+   * Follows who is subscribed to a presence stream (subscribing to it as `subscribe()` does).
+   * `onSync` gets every full member set: at once when one is already known, then after each
+   * (re)connection; `onJoin` and `onLeave` get the changes in between.
+   */
+  presence(stream: string, handlers: PresenceHandlers = {}): PresenceSubscription {
+    let channel = this.presenceChannels.get(stream);
+    if (channel === undefined) {
+      const listeners = new Set<PresenceHandlers>();
+      const state = new PresenceState(
+        {
+          onSync: (sync) => listeners.forEach((listener) => listener.onSync?.(sync)),
+          onJoin: (member) => listeners.forEach((listener) => listener.onJoin?.(member)),
+          onLeave: (member) => listeners.forEach((listener) => listener.onLeave?.(member)),
+        },
+        () => this.sendFrame({ type: "presence.get", stream }),
+      );
+      channel = { state, listeners, unsubscribe: this.subscribe(stream, {}) };
+      this.presenceChannels.set(stream, channel);
+    } else if (channel.state.synced) {
+      handlers.onSync?.(channel.state.snapshot());
+    }
+    const joined = channel;
+    joined.listeners.add(handlers);
+    return {
+      members: () => joined.state.list(),
+      get synced() {
+        return joined.state.synced;
+      },
+      stop: () => {
+        if (!joined.listeners.delete(handlers) || joined.listeners.size > 0) return;
+        this.presenceChannels.delete(stream);
+        joined.unsubscribe();
+      },
     };
   }
 
@@ -154,7 +231,7 @@ export class SynclineClient {
       this.stableTimer = null;
       this.failedAttempts = 0;
     }, this.options.reconnect.stableMs);
-    for (const frame of this.registry.subscribeFrames()) this.send(frame);
+    for (const frame of this.registry.subscribeFrames()) this.sendFrame(frame);
     this.heartbeat.start();
     if (this.socketToken !== null) this.scheduleAuthRefresh(this.socketToken);
   }
@@ -163,12 +240,14 @@ export class SynclineClient {
     const message = parseServerMessage(data);
     if (message === null) return;
     if (message.type === "pong") this.heartbeat.pong();
+    else if (message.type === "reply") this.replies.settle(message);
+    else if (isPresenceMessage(message)) this.presenceChannels.get(message.stream)?.state.handle(message);
     else this.registry.dispatch(message);
   }
 
   private handleClose(code: number, reason: string): void {
     this.teardown();
-    if (code === TOKEN_REFUSED) this.mustRefreshToken = true;
+    if (code === CloseCode.UNAUTHENTICATED) this.mustRefreshToken = true;
     const reconnecting = !FINAL_CLOSE_CODES.has(code);
     this.emitter.emit("disconnect", { code, reason, reconnecting });
     if (reconnecting) {
@@ -214,7 +293,7 @@ export class SynclineClient {
     // A token that expires no later than the current one would only schedule this same refresh again.
     if (expiresAt === null || expiresAt <= currentExpiry) return;
     this.socketToken = token;
-    this.send({ type: "auth.refresh", token });
+    this.sendFrame({ type: "auth.refresh", token });
     this.scheduleAuthRefresh(token);
   }
 
@@ -224,9 +303,11 @@ export class SynclineClient {
     this.emitter.emit("unauthorized", { detail });
   }
 
-  /** Forgets the current socket: its handlers, heartbeat and per-connection timers. */
+  /** Forgets the current socket: its handlers, heartbeat, per-connection timers, replies and presence. */
   private teardown(): void {
     this.heartbeat.stop();
+    this.replies.reset("the socket closed before the reply");
+    for (const channel of this.presenceChannels.values()) channel.state.disconnected();
     this.clearTimer("stableTimer");
     this.clearTimer("authRefreshTimer");
     if (this.socket !== null) {
@@ -243,7 +324,7 @@ export class SynclineClient {
   }
 
   /** Sends a frame when the socket is open; frames meant for a closed socket are rebuilt on reconnect. */
-  private send(frame: ClientFrame): void {
+  private sendFrame(frame: ClientFrame): void {
     if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(frame));
   }
 

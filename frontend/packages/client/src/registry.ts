@@ -2,9 +2,10 @@
  * The client's streams: who listens to each, the last event id seen on it (for resuming and for
  * dropping duplicates) and whether the server refused it.
  */
+import { REFUSAL_CODES } from "./constants.js";
 import { compareEventIds } from "./eventId.js";
-import { CloseCode, type ServerMessage, type SynclineEvent } from "./events.generated.js";
-import type { SubscribeFrame } from "./protocol.js";
+import type { ServerMessage, SynclineEvent } from "./events.generated.js";
+import type { EphemeralMessage, SubscribeFrame } from "./protocol.js";
 
 export interface StreamError {
   /** 4403: not allowed on this stream; 4404: no such stream; other codes as docs/protocol.md section 3 lists. */
@@ -27,6 +28,8 @@ export interface StreamHandlers<E extends SynclineEvent = SynclineEvent> {
   onReset?: () => void;
   /** The server refused the stream. After 4403 and 4404 the client stops asking for it. */
   onError?: (error: StreamError) => void;
+  /** A message of the stream that is no event (no id, not kept, not replayed): `comment.typing`. */
+  onEphemeral?: (message: EphemeralMessage) => void;
 }
 
 interface StreamState {
@@ -39,8 +42,6 @@ interface StreamState {
   /** Resubscribed after a connection that carried it dropped, with no id to resume from. */
   missedWhileAway: boolean;
 }
-
-const REFUSAL_CODES = new Set<number>([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND]);
 
 export class StreamRegistry {
   private readonly streams = new Map<string, StreamState>();
@@ -84,7 +85,7 @@ export class StreamRegistry {
   }
 
   /** Routes one server message (other than pong) to the handlers of its stream. */
-  dispatch(message: Exclude<ServerMessage, { type: "pong" }>): void {
+  dispatch(message: Exclude<ServerMessage, { type: "pong" } | { type: "reply" }>): void {
     if (message.stream === undefined) return;
     const state = this.streams.get(message.stream);
     // Events still in flight after an unsubscribe have no one to go to.
@@ -108,8 +109,14 @@ export class StreamRegistry {
         if (REFUSAL_CODES.has(message.code)) state.refused = true;
         return notify(state, (h) => h.onError?.({ code: message.code, detail: message.detail }));
       default:
-        // Events carry an id; control messages this client does not act on (`unsubscribed`) do not.
-        if (typeof message.id !== "string" || !isNewEvent(state, message)) return;
+        // Events carry an id. Of what has none, `unsubscribed` needs no action; the rest are the
+        // stream's ephemeral messages.
+        if (!("id" in message) || typeof message.id !== "string") {
+          const ephemeral = message as unknown as EphemeralMessage;
+          if (ephemeral.type !== "unsubscribed") notify(state, (h) => h.onEphemeral?.(ephemeral));
+          return;
+        }
+        if (!isNewEvent(state, message)) return;
         return notify(state, (h) => h.onEvent?.(message));
     }
   }

@@ -23,6 +23,7 @@ type Id = number | string;
 
 export const streams = {
   unitRequests: (unitId: Id) => `requests.unit.${unitId}` as const,
+  request: (requestId: Id) => `requests.item.${requestId}` as const,
   unitCrates: (unitId: Id) => `crates.unit.${unitId}` as const,
   unitStorage: (unitId: Id) => `storage.unit.${unitId}` as const,
   unitAudit: (unitId: Id) => `audit.unit.${unitId}` as const,
@@ -37,7 +38,7 @@ export const streams = {
 } as const;
 
 /** The events a stream of name `S` carries; every event type when the name is not known statically. */
-export type StreamEvent<S extends string> = S extends `requests.unit.${string}`
+export type StreamEvent<S extends string> = S extends `requests.${"unit" | "item"}.${string}`
   ? RequestUpdatedEvent
   : S extends `crates.unit.${string}`
     ? CrateUpdatedEvent

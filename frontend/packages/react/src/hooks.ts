@@ -34,6 +34,7 @@ export function useStream<S extends string>(
       onResumed: (replayed) => latest.current.onResumed?.(replayed),
       onReset: () => latest.current.onReset?.(),
       onError: (error) => latest.current.onError?.(error),
+      onEphemeral: (message) => latest.current.onEphemeral?.(message),
     });
   }, [client, stream]);
 }

@@ -108,6 +108,27 @@ describe("NotificationCenter", () => {
     expect(screen.getByTestId("notifications-unread").textContent).toBe("0");
   });
 
+  it("lists the stored notifications first, then adds live ones above them", async () => {
+    const stored = [
+      { id: 3, title: "Approved", body: "Request 1", level: "info", read_at: null },
+      { id: 2, title: "Welcome", body: "", level: "info", read_at: "2026-11-20T09:00:00Z" },
+    ];
+    const app = renderWithSocket(<NotificationCenter userId={2} initial={stored} />);
+    await app.open();
+    expect(screen.getByTestId("notifications-unread").textContent).toBe("1");
+    expect(screen.getByTestId("notification-2").dataset.read).toBe("true");
+
+    app.serverSends(event({ type: "notification.created", stream, id: "1-0", notification_id: 5, data }));
+    // A live copy of a stored one replaces it rather than listing it twice.
+    app.serverSends(event({ type: "notification.created", stream, id: "1-1", notification_id: 3, data: stored[0] }));
+
+    const ids = screen.getAllByTestId(/^notification-\d+$/).map((item) => item.dataset.testid);
+    expect(ids).toEqual(["notification-3", "notification-5", "notification-2"]);
+    expect(screen.getByTestId("notifications-unread").textContent).toBe("2");
+    fireEvent.click(screen.getAllByRole("button", { name: "Mark read" })[0]!);
+    expect(screen.getByTestId("notifications-unread").textContent).toBe("1");
+  });
+
   it("shows broadcasts", async () => {
     const app = renderWithSocket(<NotificationCenter userId={2} />);
     await app.open();

@@ -9,12 +9,14 @@
  *     debug: false,           // log every event to the console
  *     onComplete: (event) => {},   // the `complete` event
  *     onError: (event) => {},      // the `error` event, or {message} when the stream is refused
+ *     onUpdate: (job) => {},       // each new state of the job, as GET /api/progress/jobs/<id>/ gives it
  *   });
  *   ui.close();               // stop listening
  *
  * The container may hold the markup of progress/_progress_bar.html; an empty element is
  * filled with the same markup. The stream first sends the job's latest state, so a bar
- * opened late (or reopened) shows where the job is. The bar never moves backwards.
+ * opened late (or reopened) shows where the job is. The bar never moves backwards. Repeated
+ * warnings are listed once, with a count.
  * Further options: `baseUrl` (another origin; with `withCredentials`), `token` (an access
  * JWT for `?token=`, where there is no session cookie).
  */
@@ -30,6 +32,7 @@
     debug: false,
     onComplete: null,
     onError: null,
+    onUpdate: null,
     baseUrl: '',
     token: null,
     withCredentials: false,
@@ -81,6 +84,7 @@
     this._part('title').textContent = this.options.title;
     this._part('message').textContent = 'Waiting for the job to start…';
     this._part('details').textContent = '';
+    this.warnings = {}; // warning text -> its list item, to count repeats
     this._part('stats').hidden = !this.options.showStats;
     this._part('details').hidden = !this.options.showDetails;
     this._setPercent(0, true);
@@ -150,6 +154,7 @@
       this._part('processed').textContent = job.processed_items + ' / ' + job.total_items;
       this._part('succeeded').textContent = job.success_count;
       this._part('failed').textContent = job.failed_items;
+      if (typeof this.options.onUpdate === 'function') this.options.onUpdate(job);
     }
     if (message) this._part('message').textContent = message;
   };
@@ -163,12 +168,28 @@
     this._part('percent').textContent = shown + '%';
   };
 
+  // A job often fails many items for the same reason: one line per reason, with how many times.
   SSEProgressUI.prototype._detail = function (text) {
     if (!text) return;
     var list = this._part('details');
-    var item = document.createElement('li');
-    item.textContent = text;
+    var item = Object.prototype.hasOwnProperty.call(this.warnings, text) ? this.warnings[text] : null;
+    if (item && item.parentNode === list) {
+      var count = Number(item.dataset.count) + 1;
+      item.dataset.count = String(count);
+      item.querySelector('[data-role="count"]').textContent = '×' + count;
+      return;
+    }
+    item = document.createElement('li');
+    item.dataset.count = '1';
+    var label = document.createElement('span');
+    label.textContent = text;
+    var badge = document.createElement('span');
+    badge.className = 'sse-progress__count';
+    badge.dataset.role = 'count';
+    item.appendChild(label);
+    item.appendChild(badge);
     list.appendChild(item);
+    this.warnings[text] = item;
     while (list.children.length > MAX_DETAILS) list.removeChild(list.firstChild);
   };
 
