@@ -192,6 +192,34 @@ async function scenario(browser) {
   await alice.page.waitForSelector('[data-testid="request-panel"]');
   await screenshot(alice.page, "approver");
 
+  // -- who is viewing a request, its comments and "typing..." ------------------------------------
+  await bob.page.click(`[data-testid="open-${pending}"]`);
+  await bob.page.waitForSelector('[data-testid="request-panel"]');
+  await until(
+    alice.page,
+    () => document.querySelector('[data-testid="viewers"]')?.dataset.members.split(" ").includes("bob"),
+    null,
+    "alice sees bob viewing the request",
+  );
+  const words = `Box 12 is in the basement (${Date.now()})`;
+  await bob.page.fill('[data-testid="comment-body"]', words);
+  await until(
+    alice.page,
+    () => document.querySelector('[data-testid="typing"]')?.textContent.includes("bob is typing"),
+    null,
+    "alice sees bob typing",
+  );
+  await bob.page.click('[data-testid="comment-send"]');
+  await until(
+    alice.page,
+    (text) =>
+      [...document.querySelectorAll('[data-testid="comments"] li')].some((li) => li.textContent.includes(text)) &&
+      !document.querySelector('[data-testid="typing"]')?.textContent.includes("bob is typing"),
+    words,
+    "alice sees bob's comment arrive and his typing stop",
+  );
+  ok("bob views the request alice is viewing: she sees him there, sees him typing, then his comment");
+
   // -- a change shows up live, highlighted, and in the audit trail ------------------------------
   const auditBefore = await nina.page.locator('[data-testid^="audit-"]').count();
   await alice.page.click(`[data-testid="approve-${pending}"]`);

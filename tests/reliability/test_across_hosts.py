@@ -134,7 +134,8 @@ async def _run(
             def all_made(s: Socket) -> bool:
                 return set(made) <= request_ids(s)
 
-            left = cut_at + CUT - time.monotonic()
+            # Within the cut, or (a's requests took long, publishing failing) 10 s after the last.
+            left = max(cut_at + CUT - time.monotonic(), BOUND)
             await clients.all_of(on_b, lambda s: s.wait(all_made, f"the events of {made} during the cut", left), "")
             b_had_all = time.monotonic() - cut_at
             await asyncio.sleep(max(0.0, cut_at + CUT - time.monotonic()))  # the fault's duration

@@ -130,7 +130,7 @@ async def test_a_client_that_does_not_read_is_closed_4408_with_server_memory_bou
     # max_queue=1: past one unread frame the client stops reading its TCP socket.
     slow = await websockets.connect(url + demo.token("alice"), max_size=None, max_queue=1)
     await slow.send(json.dumps({"type": "ping"}))
-    assert json.loads(await asyncio.wait_for(slow.recv(), 10))["type"] == "pong"
+    assert (await support.ws_json(slow, 10))["type"] == "pong"
     reader = await Socket.open(url + demo.token("bob"))
     await reader.ping()
     count, size = 3000, 32 * 1024

@@ -16,6 +16,7 @@ from tests.support import Demo
 # The project's records the admin shows read-only (they change only through their services).
 READ_ONLY = {
     "requests.request",
+    "requests.comment",
     "documents.crate",
     "storage.storagelocation",
     "audit.auditentry",
@@ -35,6 +36,7 @@ def a_record(label: str, demo: Demo) -> Any:
     from apps.notifications.models import Notification
     from apps.progress.models import EdiRecord, Job
     from apps.realtime.models import OutboxEvent
+    from apps.requests.models import Comment, Request
 
     def job() -> Job:
         return Job.objects.create(user=demo.user("alice"), task_type=Job.TaskType.EDI_IMPORT, total_items=1)
@@ -52,6 +54,9 @@ def a_record(label: str, demo: Demo) -> Any:
             job=job(), file_name="a.edi", number="INV-1", customer="ACME", total=10, currency="EUR", segment_count=9
         ),
         "realtime.outboxevent": lambda: OutboxEvent.objects.create(stream="invoices", payload="{}"),
+        "requests.comment": lambda: Comment.objects.create(
+            request=Request.objects.first(), author=demo.user("alice"), body="Box 12"
+        ),
     }
     assert label in make, f"the demo data has no {label}"
     return make[label]()

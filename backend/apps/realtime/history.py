@@ -39,7 +39,9 @@ class History(Protocol):
         ...
 
     async def read_after(self, stream: str, last_id: str) -> list[Entry] | None:
-        """Frames after `last_id`, in order; None when the history no longer reaches back."""
+        """Frames after `last_id`, in order; None when the history no longer reaches back.
+        After `0-0` (a reader that started when the stream had no history): everything, as
+        long as the history still holds every event it was given."""
         ...
 
     async def latest(self, stream: str) -> Entry | None: ...
@@ -58,6 +60,7 @@ class MemoryHistory:
         self.size = size
         self._lock = threading.Lock()
         self._streams: dict[str, deque[tuple[tuple[int, int], str, str]]] = {}
+        self._added: dict[str, int] = {}  # events ever appended to each stream
         self._last: tuple[int, int] = (0, 0)
 
     def append(self, stream: str, payload: str) -> tuple[str, str | None]:
@@ -70,13 +73,15 @@ class MemoryHistory:
             prev = entries[-1][1] if entries else None
             event_id = ids.format_id(*key)
             entries.append((key, event_id, payload))
+            self._added[stream] = self._added.get(stream, 0) + 1
         return event_id, prev
 
     async def read_after(self, stream: str, last_id: str) -> list[Entry] | None:
         after = ids.parse(last_id)
         with self._lock:
             entries = list(self._streams.get(stream, ()))
-        if not entries or not entries[0][0] <= after <= entries[-1][0]:
+            whole = self._added.get(stream, 0) == len(entries)
+        if not entries or not (entries[0][0] <= after or (after == ids.START and whole)) or after > entries[-1][0]:
             return None
         return [(eid, ids.with_id(eid, p)) for key, eid, p in entries if key > after]
 
@@ -177,9 +182,16 @@ class RedisHistory:
             pipe.xrevrange(self.key(stream), "+", "-", count=1)
             pipe.xrange(self.key(stream), f"({last_id}", "+")
             first, last, entries = await pipe.execute()
-        if not first or not ids.parse(first[0][0].decode()) <= after <= ids.parse(last[0][0].decode()):
+        if not first or after > ids.parse(last[0][0].decode()):
+            return None
+        if not ids.parse(first[0][0].decode()) <= after and not (after == ids.START and await self._whole(stream)):
             return None
         return [(eid.decode(), ids.with_id(eid.decode(), f[b"p"].decode())) for eid, f in entries]
+
+    async def _whole(self, stream: str) -> bool:
+        """The stream still holds every event appended to it (none trimmed): `entries-added`."""
+        info: Any = await self._client(stream).xinfo_stream(self.key(stream))
+        return bool(info.get("entries-added") == info.get("length"))
 
     async def entries(self, stream: str) -> list[Entry]:
         found: Any = await self._client(stream).xrange(self.key(stream), "-", "+")

@@ -17,7 +17,8 @@ way (or sends `stream.reset`), without waiting for another event. It reconciles 
 `TAIL_CHECK_AFTER` seconds after it was active, every stream whenever the transport (re)joins
 them (Redis restarted, came back, failed over, or the receive loop recovered), and every stream
 on the transport's periodic audit. A stream joined while its history was empty starts from
-`EMPTY`, so that even its first events are accounted for.
+`EMPTY`, so that even its first events are accounted for: the history gives them all while
+it still holds every event it was given, else the subscribers get `stream.reset`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 # Seconds after a stream's activity at which the hub checks it did not miss the last events.
 TAIL_CHECK_AFTER = 1.0
 # The position of a stream whose history was empty when this hub joined it.
-EMPTY = (0, 0)
+EMPTY = ids.START
 
 
 class Subscriber(Protocol):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+# Before every event of a stream: the position of a reader that started when it had none.
+START = (0, 0)
 _ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 
 
