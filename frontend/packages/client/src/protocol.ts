@@ -1,6 +1,9 @@
 /** Frames of the multiplexed `/ws/` protocol (docs/protocol.md section 5). */
-import type { ReplyErrorCode } from "./constants.js";
-import type { ServerMessage as GeneratedServerMessage } from "./events.generated.js";
+import type {
+  ServerMessage as GeneratedServerMessage,
+  PresenceMessage,
+  PresenceStateMessage,
+} from "./events.generated.js";
 
 export interface SubscribeFrame {
   type: "subscribe";
@@ -26,57 +29,18 @@ export type ClientFrame =
   | { type: "ping" }
   | { type: "auth.refresh"; token: string };
 
-/** The server's answer to a client message. */
-export type ReplyMessage =
-  | { type: "reply"; ref: string; status: "ok"; data: Record<string, unknown> }
-  | {
-      type: "reply";
-      ref: string;
-      status: "error";
-      error: { code: ReplyErrorCode; detail: string; fields?: Record<string, unknown> };
-    };
+/** The server's messages, as generated from its declarations (events.generated.ts). */
+export type {
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresenceMember,
+  PresenceMessage,
+  PresenceStateMessage,
+  ReplyMessage,
+} from "./events.generated.js";
 
-/** One user subscribed to a presence stream; several sockets of one user are one member. */
-export interface PresenceMember {
-  user_id: number;
-  username: string;
-  /** How many connections the user has to the stream. */
-  conns: number;
-}
-
-/** Who is subscribed to a stream, sent after `subscribed` and in answer to `presence.get`. */
-export interface PresenceStateMessage {
-  type: "presence.state";
-  stream: string;
-  rev: number;
-  members: Record<string, PresenceMember>;
-  /** Set when the stream has more members than the server lists (`members` is then empty); join and leave stop. */
-  truncated?: boolean;
-  /** With `truncated`: how many members and connections the stream has. */
-  count?: PresenceCount;
-}
-
-export interface PresenceCount {
-  members: number;
-  conns: number;
-}
-
-export interface PresenceJoinMessage {
-  type: "presence.join";
-  stream: string;
-  rev: number;
-  user_id: number;
-  username: string;
-}
-
-export interface PresenceLeaveMessage {
-  type: "presence.leave";
-  stream: string;
-  rev: number;
-  user_id: number;
-}
-
-export type PresenceMessage = PresenceStateMessage | PresenceJoinMessage | PresenceLeaveMessage;
+/** With `truncated`: how many members and connections a presence stream has. */
+export type PresenceCount = NonNullable<PresenceStateMessage["count"]>;
 
 /**
  * A message of a stream that is not one of its events: no id, never kept or replayed, never sent
@@ -90,7 +54,7 @@ export interface EphemeralMessage {
 }
 
 /** Everything the server sends on a socket. */
-export type ServerMessage = GeneratedServerMessage | ReplyMessage | PresenceMessage;
+export type ServerMessage = GeneratedServerMessage;
 
 /**
  * Parses one text frame from the server. Returns null for anything that is not a JSON object with a
