@@ -8,8 +8,10 @@ descriptors where they were.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import os
 import socket as sockets
 import time
 from collections.abc import Callable
@@ -241,6 +243,56 @@ async def test_a_user_over_the_socket_cap_is_refused_4429_and_the_others_stay(
     await again.ping()
     await clients.close_all([*sockets, again])
     summary("socket cap: 50 sockets of one user accepted, the 51st closed 4429, the 50 stay open, a freed slot reopens")
+
+
+def _close_after_a_stall(ws_url: str, stall: float) -> tuple[bytes, bool]:
+    """Open a WebSocket by hand, read the handshake's answer and nothing more, stall for
+    `stall` seconds (the server's close frame waits in the kernel's buffer), then read the
+    close frame and answer it. Returns the frame's bytes and whether the answer could be
+    sent (False: the server had reset the connection already)."""
+    host, port_path = ws_url.removeprefix("ws://").split(":", 1)
+    port, path = port_path.split("/", 1)
+    conn = sockets.create_connection((host, int(port)), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    conn.sendall(
+        f"GET /{path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += conn.recv(1)  # one byte at a time: the close frame stays in the kernel
+    assert head.startswith(b"HTTP/1.1 101"), head
+    time.sleep(stall)
+    frame = b""
+    with contextlib.suppress(ConnectionResetError):
+        while len(frame) < 2 or len(frame) < 2 + (frame[1] & 0x7F):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            frame += chunk
+    try:
+        # The client's answer: a masked close frame with the same code (mask 0 keeps it as is).
+        conn.sendall(b"\x88\x82\x00\x00\x00\x00" + frame[2:4])
+        answered = True
+    except OSError:
+        answered = False
+    conn.close()
+    return frame, answered
+
+
+async def test_a_client_slow_to_answer_a_close_frame_still_closes_cleanly(
+    module_server: support.Server, demo: Demo, summary: Callable[[str], None]
+) -> None:
+    # A client that reads nothing for 2 s after connecting (a loaded machine, a phone in the
+    # background) answers the server's close frame late. The server waits for the answer
+    # (daphne.CLOSE_HANDSHAKE_TIMEOUT) instead of resetting the connection after 1 s, as
+    # autobahn does by default: a reset can cost the client its close frame, and it sees 1006.
+    url = f"{module_server.ws}/ws/requests/{demo.units['North']}/?token={demo.token('carol')}"
+    frame, answered = await asyncio.to_thread(_close_after_a_stall, url, 2.0)
+    assert frame[:1] == b"\x88", f"no close frame after the stall: {frame!r}"
+    assert int.from_bytes(frame[2:4], "big") == 4403, frame
+    assert answered, "the server reset the connection before the client could answer its close frame"
+    summary("slow close: a client that read nothing for 2 s read its 4403 close frame and answered it")
 
 
 @dataclass

@@ -400,13 +400,22 @@ class GracefulServer(Server):
         return drained
 
 
+# Seconds the server waits for a client to answer its close frame before it resets the
+# connection. autobahn's default is 1 s: a client busy for longer (a loaded machine, a phone
+# waking up, a slow link) had its connection reset, and a reset can cost it the close frame
+# (it then sees 1006 instead of the code). Daphne does not set this option.
+CLOSE_HANDSHAKE_TIMEOUT = 5.0
+
+
 class _WebSocketFactory(WebSocketFactory):
     """Daphne's factory, but a connection failed by the protocol (an oversized frame) gets
-    its close frame (1009) before the TCP connection drops, so the client reads the code."""
+    its close frame (1009) before the TCP connection drops, so the client reads the code;
+    and a client has CLOSE_HANDSHAKE_TIMEOUT seconds to answer a close frame."""
 
     def resetProtocolOptions(self) -> None:  # noqa: N802 - autobahn's name
         super().resetProtocolOptions()
         self.failByDrop = False
+        self.closeHandshakeTimeout = CLOSE_HANDSHAKE_TIMEOUT
 
 
 # The frame limit, enforced where frames arrive: autobahn closes with 1009 itself (Daphne
