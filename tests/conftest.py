@@ -14,6 +14,9 @@ from django.core.management import call_command
 
 from tests import support
 
+# The real-time testing kit's fixtures (realtime_events), as an adopting project loads them.
+pytest_plugins = ["apps.realtime.testing"]
+
 
 @pytest.fixture(autouse=True)
 async def _close_hub() -> Any:

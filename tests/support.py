@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -90,27 +89,17 @@ def redis_server() -> Iterator[str]:
         yield url
 
 
-def reset_realtime() -> None:
-    from apps.realtime import history, presence, transport
-
-    channel_layers.backends.clear()
-    history.reset_history()
-    transport.reset_transport()
-    presence.reset_store()
-
-
 @contextlib.contextmanager
 def configured_layer(settings: Any, mode: str, url: str, prefix: str) -> Iterator[None]:
+    """Switch this process to `mode` on `url`: the settings object, the channel layers and the
+    backends made from the old settings reload on the change (and again when the `settings`
+    fixture puts them back)."""
     settings.CHANNEL_LAYER = mode
     settings.REDIS_URL = url
     settings.REALTIME_REDIS_URLS = [url] if url else []
     settings.REDIS_PREFIX = prefix
     settings.CHANNEL_LAYERS = channel_layers_for(mode, url, prefix)
-    reset_realtime()
-    try:
-        yield
-    finally:
-        reset_realtime()
+    yield
 
 
 class Demo:

@@ -1,7 +1,7 @@
 """
 The ASGI entry point: HTTP to Django and DRF; WebSocket through Origin validation, then
 authentication (ticket, token, bearer subprotocol, session), then the routes generated
-from the stream registry.
+from the stream registry. The real-time system checks run first.
 """
 
 import os
@@ -13,6 +13,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from apps.realtime.checks import raise_on_errors  # noqa: E402
+
+# Daphne and uvicorn run no system checks: a server whose real-time settings or
+# declarations cannot work stops here, saying what is wrong (manage.py check says it too).
+raise_on_errors()
 
 from apps.ops.services import start_reporter  # noqa: E402
 from apps.realtime.auth import OriginValidator, RealtimeAuthMiddleware  # noqa: E402

@@ -20,7 +20,7 @@ from tests.e2e.test_daphne import north_id
 from tests.sse.client import open_stream
 from tests.support import Server, wait_until, ws_json
 
-PRESENCE_ENV = {"PRESENCE_EXPIRY": "6", "PRESENCE_SWEEP_INTERVAL": "2"}
+PRESENCE_ENV = {"REALTIME_PRESENCE_EXPIRY": "6", "REALTIME_PRESENCE_SWEEP_INTERVAL": "2"}
 # A change shows within the grace (5 s) and a tick; on a loaded machine allow much more.
 WAIT = 30
 

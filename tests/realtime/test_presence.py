@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _no_grace(settings: Any) -> None:
-    settings.PRESENCE = {**settings.PRESENCE, "GRACE": 0}
+    settings.REALTIME = {**settings.REALTIME, "PRESENCE_GRACE": 0}
 
 
 async def open_unit(demo: Demo, username: str, query: str = "") -> tuple[WebsocketCommunicator, str]:

@@ -73,7 +73,7 @@ class Process:
 
 
 def settings_for(settings: Any, **presence_settings: int) -> None:
-    settings.PRESENCE = {**settings.PRESENCE, **presence_settings}
+    settings.REALTIME = {**settings.REALTIME, **{f"PRESENCE_{k}": v for k, v in presence_settings.items()}}
 
 
 @pytest.fixture
@@ -85,7 +85,6 @@ def redis_mode(settings: Any, redis_url: str) -> Iterator[None]:
 @pytest.fixture
 async def two(redis_mode: None, settings: Any) -> AsyncIterator[tuple[Process, Process]]:
     settings_for(settings, GRACE=1, EXPIRY=3, SWEEP_INTERVAL=1)
-    presence.reset_store()
     first, second = await Process.start(), await Process.start()
     yield first, second
     for process in (first, second):
@@ -160,7 +159,6 @@ async def test_a_dead_process_members_are_swept_and_announced_by_a_live_one(two:
 
 async def test_the_member_list_stops_at_the_cap(redis_mode: None, settings: Any) -> None:
     settings_for(settings, GRACE=0, MAX_MEMBERS=2)
-    presence.reset_store()
     process = await Process.start()
     try:
         conns = [await process.track(uid, f"user{uid}") for uid in (1, 2)]
@@ -191,7 +189,6 @@ async def test_the_member_list_stops_at_the_cap(redis_mode: None, settings: Any)
 
 async def test_embedded_presence_is_in_process(memory_layer: str, settings: Any) -> None:
     settings_for(settings, GRACE=0)
-    presence.reset_store()
     process = await Process.start()
     try:
         alice = await process.track(1, "alice")

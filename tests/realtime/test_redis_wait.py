@@ -85,14 +85,12 @@ def test_an_event_fewer_replicas_confirmed_stays_in_the_outbox_until_they_do(
     stream = "requests.unit.1"
     event = {"type": "request.updated", "request_id": 1, "action": "created", "data": {}}
     with support.configured_layer(settings, "redis", url, f"w{uuid.uuid4().hex[:8]}"):
-        settings.REALTIME_REDIS_WAIT_REPLICAS = 2
-        history.reset_history()
+        settings.REALTIME = {**settings.REALTIME, "REDIS_WAIT_REPLICAS": 2}
         publish_on_commit(stream, event)
         row = OutboxEvent.objects.get(stream=stream)
         assert row.attempts == 1, "the publisher failed and left the row to the relay"
 
-        settings.REALTIME_REDIS_WAIT_REPLICAS = 1  # a second replica joined, say
-        history.reset_history()
+        settings.REALTIME = {**settings.REALTIME, "REDIS_WAIT_REPLICAS": 1}  # a second replica joined, say
         relay([row.pk])
         assert not OutboxEvent.objects.filter(pk=row.pk).exists()
         key = history.get_history().key(stream)  # type: ignore[attr-defined]

@@ -51,9 +51,6 @@ async def test_resume_from_the_newest_id_replays_nothing(memory_layer: str, demo
 
 async def test_stream_reset_when_history_no_longer_reaches_back(layer: str, demo: Demo, settings) -> None:
     settings.REALTIME = {**settings.REALTIME, "HISTORY_SIZE": 5}
-    from tests.support import reset_realtime
-
-    reset_realtime()
     north = await sync_to_async(demo.unit)("North")
     stream = f"requests.unit.{north.pk}"
     ids = await sync_to_async(publish_n)(stream, 300)
@@ -162,7 +159,6 @@ async def test_a_stream_joined_empty_is_reset_when_the_history_dropped_some_of_i
     """As above, but more events than the history keeps: it cannot prove it holds them all,
     so the subscribers get `stream.reset`, and the next event arrives without another one."""
     settings.REALTIME = {**settings.REALTIME, "HISTORY_SIZE": 5}
-    support.reset_realtime()
     north = await sync_to_async(demo.unit)("North")
     stream = f"requests.unit.{north.pk}"
     token = await sync_to_async(demo.token)("alice")

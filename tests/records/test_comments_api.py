@@ -6,6 +6,7 @@ import pytest
 
 from apps.audit.models import AuditEntry
 from apps.realtime.events import validate
+from apps.realtime.testing import capture_events
 from tests.records.test_requests_api import events_of, pending_north
 from tests.support import Demo
 
@@ -33,10 +34,12 @@ def test_a_member_comments_and_both_streams_carry_it(memory_layer: str, demo: De
 @pytest.mark.parametrize("body", [{}, {"body": ""}, {"body": "   "}, {"body": "x" * 2001}, {"body": None}])
 def test_a_comment_body_is_1_to_2000_characters(memory_layer: str, demo: Demo, body: dict) -> None:
     request = pending_north(demo)
-    response = demo.api("bob").post(f"/api/requests/{request.pk}/comments/", body, format="json")
+    with capture_events() as events:
+        response = demo.api("bob").post(f"/api/requests/{request.pk}/comments/", body, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"body"} and isinstance(response.json()["body"], list)
-    assert not [e for e in events_of(f"requests.item.{request.pk}") if e["type"] == "comment.created"]
+    events.assert_nothing_published(f"requests.item.{request.pk}")
+    events.assert_nothing_published(f"requests.unit.{request.unit_id}")
 
 
 def test_a_comment_of_2000_characters_is_taken(memory_layer: str, demo: Demo) -> None:
@@ -48,11 +51,13 @@ def test_a_comment_of_2000_characters_is_taken(memory_layer: str, demo: Demo) ->
 def test_others_get_404_and_publish_nothing(memory_layer: str, demo: Demo) -> None:
     request = pending_north(demo)
     url = f"/api/requests/{request.pk}/comments/"
-    for username in ("carol", "admin"):  # another unit's member; staff in no unit
-        assert demo.api(username).get(url).status_code == 404
-        assert demo.api(username).post(url, {"body": "hello"}, format="json").status_code == 404
-    assert demo.api("bob").get("/api/requests/999999/comments/").status_code == 404
-    assert not [e for e in events_of(f"requests.item.{request.pk}") if e["type"] == "comment.created"]
+    with capture_events() as events:
+        for username in ("carol", "admin"):  # another unit's member; staff in no unit
+            assert demo.api(username).get(url).status_code == 404
+            assert demo.api(username).post(url, {"body": "hello"}, format="json").status_code == 404
+        assert demo.api("bob").get("/api/requests/999999/comments/").status_code == 404
+    events.assert_nothing_published(f"requests.item.{request.pk}")
+    events.assert_nothing_published(f"requests.unit.{request.unit_id}")
 
 
 def test_a_request_change_is_on_its_own_stream_too(memory_layer: str, demo: Demo) -> None:

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from apps.audit.models import AuditEntry
 from apps.realtime.history import get_history
+from apps.realtime.testing import Capture, capture_events
 from apps.requests import services
 from apps.requests.models import Request
 from tests.support import Demo
@@ -29,25 +30,29 @@ def pending_north(demo: Demo) -> Request:
     return request
 
 
-def test_bob_creates_and_alice_approves(memory_layer: str, demo: Demo) -> None:
+def test_bob_creates_and_alice_approves(memory_layer: str, demo: Demo, realtime_events: Capture) -> None:
     north = demo.unit("North")
     created = demo.api("bob").post("/api/requests/", {"unit": north.pk, "request_type": "storage", "title": "Boxes"})
     assert created.status_code == 201, created.content
     assert created.json()["status"] == "pending" and created.json()["requester"] == "bob"
     approved = demo.api("alice").post(f"/api/requests/{created.json()['id']}/approve/")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
-    actions = [e["action"] for e in events_of(f"requests.unit.{north.pk}")]
-    assert actions == ["created", "approved"]
+    stream = f"requests.unit.{north.pk}"
+    assert [e["action"] for e in realtime_events.on(stream)] == ["created", "approved"]
+    event = realtime_events.assert_published(stream, type="request.updated", action="approved", status="approved")
+    assert event["request_id"] == created.json()["id"] and event["updated_by"] == "alice"
+    assert [e["action"] for e in events_of(stream)] == ["created", "approved"]  # and the history holds them
 
 
 def test_a_transition_not_allowed_answers_409_and_publishes_nothing(memory_layer: str, demo: Demo) -> None:
     request = pending_north(demo)
     assert demo.api("alice").post(f"/api/requests/{request.pk}/reject/", {"reason": "no"}).status_code == 200
-    before = events_of(f"requests.unit.{request.unit_id}")
-    response = demo.api("alice").post(f"/api/requests/{request.pk}/approve/")
+    with capture_events() as events:
+        response = demo.api("alice").post(f"/api/requests/{request.pk}/approve/")
     assert response.status_code == 409
     assert "rejected" in response.json()["detail"]
-    assert events_of(f"requests.unit.{request.unit_id}") == before
+    events.assert_nothing_published(f"requests.unit.{request.unit_id}")
+    events.assert_nothing_published(f"requests.item.{request.pk}")
 
 
 def test_other_units_requests_are_404(memory_layer: str, demo: Demo) -> None:
@@ -122,12 +127,11 @@ def test_an_update_to_the_same_values_records_and_publishes_nothing(memory_layer
 
 def test_a_rolled_back_change_publishes_nothing(memory_layer: str, demo: Demo) -> None:
     request = pending_north(demo)
-    before = events_of(f"requests.unit.{request.unit_id}")
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with capture_events() as events, pytest.raises(RuntimeError), transaction.atomic():
         services.request_approve(actor=demo.user("alice"), request=request)
         raise RuntimeError("the caller fails after the service")
     assert Request.objects.get(pk=request.pk).status == "pending"
-    assert events_of(f"requests.unit.{request.unit_id}") == before
+    events.assert_nothing_published(f"requests.unit.{request.unit_id}")
     from apps.realtime.models import OutboxEvent
 
     assert OutboxEvent.objects.count() == 0

@@ -19,10 +19,10 @@ import json
 import weakref
 from typing import Any, Protocol
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from apps.realtime.conf import realtime_settings
 from apps.realtime.history import get_history
 from apps.realtime.publish import publish
 from apps.realtime.redis_config import RedisTarget, parse
@@ -117,8 +117,10 @@ def current_gate() -> Gate:
     history = get_history()
     gate = _gates.get(history)
     if gate is None:
-        redis_mode = bool(settings.REDIS_URL) and settings.CHANNEL_LAYER != "memory"
-        gate = RedisGate(parse(settings.REDIS_URL), settings.REDIS_PREFIX) if redis_mode else LocalGate()
+        redis_mode = realtime_settings.mode == "redis"
+        gate = (
+            RedisGate(parse(realtime_settings.redis_url), realtime_settings.redis_prefix) if redis_mode else LocalGate()
+        )
         _gates[history] = gate
     return gate
 

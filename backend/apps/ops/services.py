@@ -20,10 +20,10 @@ from typing import Any
 
 import redis
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.db import close_old_connections
 
 from apps.realtime import control, hub, metrics
+from apps.realtime.conf import realtime_settings
 from apps.realtime.history import get_history
 from apps.realtime.models import OutboxEvent
 from apps.realtime.presence import get_store
@@ -45,15 +45,15 @@ _redis: redis.Redis | None = None
 def _shared() -> redis.Redis | None:
     """The Redis the processes report to; None when embedded (one process, nothing to share)."""
     global _redis
-    if settings.CHANNEL_LAYER == "memory":
+    if realtime_settings.mode == "embedded":
         return None
     if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        _redis = redis.Redis.from_url(realtime_settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     return _redis
 
 
 def _key(name: str) -> str:
-    return f"{settings.REDIS_PREFIX}:ops:{name}"
+    return f"{realtime_settings.redis_prefix}:ops:{name}"
 
 
 def local_report() -> dict[str, Any]:
@@ -122,7 +122,7 @@ def report_once() -> bool:
     """Report this process's figures; publish the snapshot if this process holds the lock
     and it changed. Returns whether it published."""
     global _last_published
-    interval = float(settings.REALTIME["OPS_REPORT_INTERVAL"]) or 2.0
+    interval = float(realtime_settings.OPS_REPORT_INTERVAL) or 2.0
     shared = _shared()
     if shared is not None:
         shared.set(_key(f"process:{PROCESS}"), json.dumps(local_report()), ex=max(5, int(interval * 5)))
@@ -153,7 +153,7 @@ def _run(interval: float) -> None:
 
 def start_reporter() -> None:
     """Start reporting once per server process (not under tests, which call report_once)."""
-    interval = float(settings.REALTIME["OPS_REPORT_INTERVAL"])
+    interval = float(realtime_settings.OPS_REPORT_INTERVAL)
     if not interval or _started.is_set():
         return
     _started.set()

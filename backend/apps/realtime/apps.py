@@ -12,4 +12,4 @@ class RealtimeConfig(AppConfig):
         # Every app declares its events, streams and client-message handlers once, in
         # events.py, streams.py and messages.py.
         autodiscover_modules("events", "streams", "messages")
-        from . import health  # noqa: F401  # the self-test's own probe stream and event
+        from . import checks, health  # noqa: F401  # the system checks; the self-test's probe stream and event

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from .conf import realtime_settings
 from .db import realtime_db
 
 TICKET_PREFIX = "realtime:ticket:"
@@ -67,7 +68,7 @@ def validate_access_token(raw: str) -> tuple[Any, float]:
 def issue_ticket(user: Any, expires_at: float | None) -> tuple[str, int]:
     """A one-time ticket for `user`; the socket it opens expires with the credential
     (`expires_at`) that asked for it. Returns (ticket, seconds it stays valid)."""
-    ttl = int(settings.REALTIME["TICKET_TTL"])
+    ttl = int(realtime_settings.TICKET_TTL)
     ticket = secrets.token_urlsafe(32)
     cache.set(TICKET_PREFIX + ticket, {"user_id": user.pk, "expires_at": expires_at}, ttl)
     return ticket, ttl

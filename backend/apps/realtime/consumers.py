@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
-from django.conf import settings
 
 from . import metrics
 from .auth import AuthError, AuthInfo, bearer_subprotocol, query_params, validate_access_token
+from .conf import realtime_settings
 from .connection import (
     CloseCode,
     Refused,
@@ -69,11 +69,10 @@ class SocketConsumer(AsyncConsumer):
     handlers: ClassVar[dict[str, Handler]] = {}
 
     def __init__(self) -> None:
-        cfg = settings.REALTIME
         self.writer: SocketWriter | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._closing = False
-        self._inbound = TokenBucket(cfg["INBOUND_RATE"], cfg["INBOUND_BURST"])
+        self._inbound = TokenBucket(realtime_settings.INBOUND_RATE, realtime_settings.INBOUND_BURST)
         # Under Daphne the bucket is applied as frames arrive (the writer's count_inbound);
         # elsewhere here.
         self._inbound_counted_here = True
@@ -112,7 +111,7 @@ class SocketConsumer(AsyncConsumer):
     # -- outbound --------------------------------------------------------------------------
     async def _accept(self, subprotocol: str | None = None) -> None:
         await self.base_send({"type": "websocket.accept", "subprotocol": subprotocol})
-        self.writer = socket_writer(self.base_send, int(settings.REALTIME["OUTBOUND_QUEUE"]), self._too_slow)
+        self.writer = socket_writer(self.base_send, realtime_settings.OUTBOUND_QUEUE, self._too_slow)
         self.writer.start()
         self._inbound_counted_here = not self.writer.count_inbound(self._inbound)
         metrics.connections.inc(self.route)
@@ -155,7 +154,7 @@ class SocketConsumer(AsyncConsumer):
         text = message.get("text")
         if text is None:
             return self.close(CloseCode.BAD_REQUEST, "binary frames are not accepted")
-        limit = settings.REALTIME["MAX_FRAME"]
+        limit = realtime_settings.MAX_FRAME
         if len(text) * 4 > limit and len(text.encode()) > limit:  # UTF-8: at most 4 bytes a character
             return self.close(CloseCode.TOO_BIG, "frame too large")
         if self._inbound_counted_here and not self._inbound.take():
@@ -286,7 +285,7 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
         try:
             stream, name, params = resolve_stream(name)
             last_event_id = event_id(body.get("last_event_id"))
-            if len(self.subscriptions) >= settings.REALTIME["MAX_STREAMS_PER_SOCKET"]:
+            if len(self.subscriptions) >= realtime_settings.MAX_STREAMS_PER_SOCKET:
                 raise Refused(CloseCode.TOO_MANY, "too many streams on this socket")
             await authorize(self.user, stream, name, params)
         except Refused as refused:

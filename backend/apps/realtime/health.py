@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import connection
 
+from .conf import realtime_settings
 from .events import Event, register_event
 from .redis_config import realtime_targets
 from .streams import Stream, register
@@ -61,7 +61,7 @@ async def check_database() -> dict[str, Any]:
 
 async def check_channel_layer() -> dict[str, Any]:
     """Every Redis of the layer answers (always true for the in-process layer)."""
-    if settings.CHANNEL_LAYER == "memory":
+    if realtime_settings.channel_layer == "memory":
         return {"ok": True, "backend": "memory"}
     start = time.perf_counter()
     for target in realtime_targets():
@@ -70,10 +70,14 @@ async def check_channel_layer() -> dict[str, Any]:
             await asyncio.wait_for(client.ping(), 3)
         except Exception as exc:
             error = f"{target.describe()}: {str(exc)[:200] or type(exc).__name__}"
-            return {"ok": False, "backend": settings.CHANNEL_LAYER, "error": error}
+            return {"ok": False, "backend": realtime_settings.channel_layer, "error": error}
         finally:
             await client.aclose()
-    return {"ok": True, "backend": settings.CHANNEL_LAYER, "ms": round((time.perf_counter() - start) * 1000, 1)}
+    return {
+        "ok": True,
+        "backend": realtime_settings.channel_layer,
+        "ms": round((time.perf_counter() - start) * 1000, 1),
+    }
 
 
 async def readiness() -> tuple[bool, dict[str, Any]]:

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aredis
-from django.conf import settings
 
 from . import ids
+from .conf import RealtimeSettings, realtime_settings
 from .redis_config import RedisTarget, realtime_targets, shard_for
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ class History(Protocol):
 
 
 class MemoryHistory:
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> MemoryHistory:
+        return cls(int(conf.HISTORY_SIZE))
+
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
@@ -142,6 +146,10 @@ class RedisHistory:
     # How long an append waits for its replicas (REALTIME_REDIS_WAIT_REPLICAS), ms: under
     # the clients' 2 s socket timeout.
     wait_timeout_ms = 1000
+
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> RedisHistory:
+        return cls(realtime_targets(), conf.redis_prefix, int(conf.HISTORY_SIZE), int(conf.REDIS_WAIT_REPLICAS))
 
     def __init__(self, targets: list[RedisTarget], prefix: str, size: int, wait_replicas: int = 0) -> None:
         self.prefix, self.size, self.wait_replicas = prefix, size, wait_replicas
@@ -247,17 +255,15 @@ def get_history() -> History:
         return history
     with _history_lock:
         if _history is None:
-            size = int(settings.REALTIME["HISTORY_SIZE"])
-            if settings.REDIS_URL and settings.CHANNEL_LAYER != "memory":
-                wait = int(settings.REALTIME_REDIS_WAIT_REPLICAS)
-                _history = RedisHistory(realtime_targets(), settings.REDIS_PREFIX, size, wait)
-            else:
-                _history = MemoryHistory(size)
+            _history = realtime_settings.make_backend("HISTORY_BACKEND")
         return _history
 
 
 def reset_history() -> None:
-    """Forget the configured history (tests that switch settings)."""
+    """Forget the configured history (the settings changed)."""
     global _history
     with _history_lock:
         _history = None
+
+
+realtime_settings.on_reload(reset_history)

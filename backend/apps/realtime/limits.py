@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 
-from django.conf import settings
+from .conf import realtime_settings
 
 
 class TokenBucket:
@@ -39,7 +39,7 @@ class UserConnections:
 
     def take(self, user_id: int) -> bool:
         with self._lock:
-            if self.open[user_id] >= settings.REALTIME["MAX_SOCKETS_PER_USER"]:
+            if self.open[user_id] >= realtime_settings.MAX_SOCKETS_PER_USER:
                 return False
             self.open[user_id] += 1
             return True

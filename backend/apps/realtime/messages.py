@@ -33,7 +33,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -41,6 +40,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.serializers import BaseSerializer
 
+from .conf import realtime_settings
 from .db import realtime_db
 from .limits import TokenBucket
 from .publish import sender
@@ -201,7 +201,7 @@ class Dispatcher:
     """The message side of one socket: the `ref`, the subscription, the rates, the reply."""
 
     def __init__(self) -> None:
-        rate = float(settings.REALTIME["MESSAGE_RATE"])
+        rate = float(realtime_settings.MESSAGE_RATE)
         self.bucket = TokenBucket(rate, rate)
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
 

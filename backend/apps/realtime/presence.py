@@ -50,9 +50,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aredis
-from django.conf import settings
 
 from . import metrics
+from .conf import RealtimeSettings, realtime_settings
 from .redis_config import RedisTarget, realtime_targets, shard_for
 from .transport import get_transport
 
@@ -250,6 +250,16 @@ class RedisPresence:
     """Presence in Redis: each stream's keys on the stream's own Redis (`shard_for`), with
     the Sentinel-aware clients of redis_config; one pipeline per Redis for a batch."""
 
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> RedisPresence:
+        return cls(
+            realtime_targets(),
+            conf.redis_prefix,
+            int(conf.PRESENCE_MAX_MEMBERS),
+            int(conf.PRESENCE_EXPIRY * 1000),
+            int(conf.PRESENCE_SWEEP_INTERVAL * 1000),
+        )
+
     def __init__(self, targets: list[RedisTarget], prefix: str, cap: int, expiry_ms: int, sweep_ms: int) -> None:
         self.targets, self.prefix, self.cap = targets, prefix, cap
         self.expiry_ms, self.sweep_ms = expiry_ms, sweep_ms
@@ -351,6 +361,10 @@ class RedisPresence:
 class MemoryPresence:
     """The embedded mode's store: one process, so no expiry and no sweeper."""
 
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> MemoryPresence:
+        return cls(int(conf.PRESENCE_MAX_MEMBERS))
+
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self._lock = threading.Lock()  # the REST view reads from its own thread
@@ -432,25 +446,18 @@ def get_store() -> Store:
         return store
     with _store_lock:
         if _store is None:
-            cfg = settings.PRESENCE
-            if settings.REDIS_URL and settings.CHANNEL_LAYER != "memory":
-                _store = RedisPresence(
-                    realtime_targets(),
-                    settings.REDIS_PREFIX,
-                    int(cfg["MAX_MEMBERS"]),
-                    int(cfg["EXPIRY"] * 1000),
-                    int(cfg["SWEEP_INTERVAL"] * 1000),
-                )
-            else:
-                _store = MemoryPresence(int(cfg["MAX_MEMBERS"]))
+            _store = realtime_settings.make_backend("PRESENCE_BACKEND")
         return _store
 
 
 def reset_store() -> None:
-    """Forget the configured store (tests that switch settings)."""
+    """Forget the configured store (the settings changed)."""
     global _store
     with _store_lock:
         _store = None
+
+
+realtime_settings.on_reload(reset_store)
 
 
 # -- the per-process tracker ------------------------------------------------------------------
@@ -463,10 +470,9 @@ class PresenceTracker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.store = get_store()
-        cfg = settings.PRESENCE
-        self.grace = float(cfg["GRACE"])
-        self.touch_every = float(cfg["EXPIRY"]) / 3
-        self.sweep_every = float(cfg["SWEEP_INTERVAL"])
+        self.grace = float(realtime_settings.PRESENCE_GRACE)
+        self.touch_every = float(realtime_settings.PRESENCE_EXPIRY) / 3
+        self.sweep_every = float(realtime_settings.PRESENCE_SWEEP_INTERVAL)
         self._local: dict[str, dict[str, str]] = {}  # stream -> conn -> value
         self._leaving: deque[tuple[float, str, str]] = deque()  # (when, stream, conn), in order
         # Recorded with each connection (operators see which process holds what); the

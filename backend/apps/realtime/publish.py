@@ -24,6 +24,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +52,8 @@ _handed_off = False
 # message it publishes skips that socket. Handlers on the database threads see it too:
 # asgiref copies the context into them.
 sender: contextvars.ContextVar[str | None] = contextvars.ContextVar("realtime_message_sender", default=None)
+# Called with (stream, id, payload) after each event is published (testing.capture_events).
+observers: list[Callable[[str, str, str], None]] = []
 
 
 def encode(stream: str, event: Event | dict[str, Any]) -> str:
@@ -69,6 +72,8 @@ def publish_payload(stream: str, payload: str) -> str:
     frame = ids.with_id(event_id, payload)
     get_transport().send({"stream": stream, "id": event_id, "prev": prev, "frame": frame, "ts": time.time()})
     metrics.events_published.inc(stream.split(".", 1)[0])
+    for observer in observers:
+        observer(stream, event_id, payload)
     return event_id
 
 

@@ -283,10 +283,10 @@ def layer_alias(index: int) -> str:
 
 
 def realtime_targets() -> list[RedisTarget]:
-    """The Redis servers the streams are spread over (settings.REALTIME_REDIS_URLS)."""
-    from django.conf import settings
+    """The Redis servers the streams are spread over (REALTIME_REDIS_URLS, else REDIS_URL)."""
+    from .conf import realtime_settings
 
-    return [parse(url, "REALTIME_REDIS_URLS") for url in settings.REALTIME_REDIS_URLS]
+    return [parse(url, "REALTIME_REDIS_URLS") for url in realtime_settings.redis_urls]
 
 
 def shard_for(stream: str, count: int) -> int:

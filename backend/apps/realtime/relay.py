@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.conf import settings
 from django.db import close_old_connections
 
 from . import metrics
+from .conf import realtime_settings
 from .models import OutboxEvent
 from .publish import relay_pending
 
@@ -39,7 +39,7 @@ def _run(interval: float) -> None:
 
 def start_relay() -> None:
     """Start the relay thread once per process (not under tests, which call relay_once)."""
-    interval = settings.REALTIME["OUTBOX_RELAY_INTERVAL"]
+    interval = realtime_settings.OUTBOX_RELAY_INTERVAL
     if not interval or _started.is_set():
         return
     _started.set()

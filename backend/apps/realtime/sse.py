@@ -43,11 +43,11 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from . import metrics
 from .auth import AuthError, consume_ticket, validate_access_token
+from .conf import realtime_settings
 from .connection import CloseCode, Refused, event_id, give_back_slot, recheck, subscription, take_slot
 from .db import realtime_db
 from .hub import get_hub
@@ -114,7 +114,7 @@ class SseConnection(StreamSubscriber):
     def __init__(self, user: Any, expires_at: float | None) -> None:
         self._init_subscriptions()
         self.user = user
-        self.queue: asyncio.Queue[str] = asyncio.Queue(int(settings.REALTIME["OUTBOUND_QUEUE"]))
+        self.queue: asyncio.Queue[str] = asyncio.Queue(realtime_settings.OUTBOUND_QUEUE)
         self.writer: ChunkWriter | None = None
         self.expires_at = expires_at
         self.ending = False
@@ -233,7 +233,7 @@ class SseConnection(StreamSubscriber):
             metrics.connections.dec(ROUTE)
 
     async def _chunks(self) -> AsyncIterator[str]:
-        interval = float(settings.SSE["KEEPALIVE"])
+        interval = float(realtime_settings.SSE_KEEPALIVE)
         next_keepalive = time.monotonic() + interval
         while True:
             if self.expires_at is not None and time.time() >= self.expires_at:
@@ -276,7 +276,7 @@ async def serve(request: HttpRequest, channels: list[str]) -> HttpResponseBase:
         return _refusal(CloseCode.UNAUTHENTICATED.http_status, error)
     if not channels:
         return _refusal(400, "name at least one stream: ?channel=<name>")
-    if len(channels) > settings.REALTIME["MAX_STREAMS_PER_SOCKET"]:
+    if len(channels) > realtime_settings.MAX_STREAMS_PER_SOCKET:
         return _refusal(400, "too many channels")
     targets: dict[str, Stream] = {}
     try:

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from . import metrics
+from .conf import RealtimeSettings, realtime_settings
 from .redis_config import layer_alias, realtime_targets, sending_layer_host, shard_for
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class Transport(Protocol):
 
 
 class LocalTransport:
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> LocalTransport:
+        return cls()
+
     def __init__(self) -> None:
         self._hubs: weakref.WeakSet[Receiver] = weakref.WeakSet()
 
@@ -93,6 +98,10 @@ class LayerTransport:
     # Longest wait between two attempts to rejoin while Redis is away.
     max_backoff = 2.0
 
+    @classmethod
+    def from_settings(cls, conf: RealtimeSettings) -> LayerTransport:
+        return cls()
+
     def __init__(self) -> None:
         # One channel layer per Redis (REALTIME_REDIS_URLS): a stream's group, and the
         # messages to every hub listening to it, stay on the stream's Redis, so losing one
@@ -111,7 +120,7 @@ class LayerTransport:
         self._channels: weakref.WeakKeyDictionary[Receiver, list[str]] = weakref.WeakKeyDictionary()
         self._tasks: weakref.WeakKeyDictionary[Receiver, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
         # How often every stream is reconciled with its history, lost messages or not (0: never).
-        self.audit_interval = float(settings.REALTIME["RECONCILE_INTERVAL"])
+        self.audit_interval = float(realtime_settings.RECONCILE_INTERVAL)
 
     def shard(self, stream: str) -> int:
         return shard_for(stream, len(self.layers))
@@ -262,7 +271,7 @@ def get_transport() -> Transport:
         return transport
     with _transport_lock:
         if _transport is None:
-            _transport = LocalTransport() if settings.CHANNEL_LAYER == "memory" else LayerTransport()
+            _transport = realtime_settings.make_backend("TRANSPORT_BACKEND")
         return _transport
 
 
@@ -270,3 +279,6 @@ def reset_transport() -> None:
     global _transport
     with _transport_lock:
         _transport = None
+
+
+realtime_settings.on_reload(reset_transport)

@@ -18,6 +18,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.realtime import conf as realtime_conf
 from apps.realtime import redis_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # backend/
@@ -150,10 +151,6 @@ REALTIME_REDIS_URLS = (
 )
 if os.environ.get("REALTIME_REDIS_URLS") and not REDIS_URL:
     raise ImproperlyConfigured("REALTIME_REDIS_URLS needs REDIS_URL too (the cache's and Celery's Redis)")
-# Each history append waits for this many replicas to have it (Redis WAIT); 0: no wait.
-REALTIME_REDIS_WAIT_REPLICAS = env_int("REALTIME_REDIS_WAIT_REPLICAS", 0)
-if REALTIME_REDIS_WAIT_REPLICAS < 0:
-    raise ImproperlyConfigured(f"REALTIME_REDIS_WAIT_REPLICAS must be 0 or more, got {REALTIME_REDIS_WAIT_REPLICAS}")
 
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER") or ("redis" if REDIS_URL else "memory")
 if CHANNEL_LAYER not in {"memory", "redis", "pubsub"}:
@@ -208,60 +205,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Real-time ----------------------------------------------------------------------------
-REALTIME = {
-    # Events kept per stream for resume (Redis XADD MAXLEN ~ keeps at least this many).
-    "HISTORY_SIZE": env_int("REALTIME_HISTORY_SIZE", 1000),
-    # Frames queued for one socket before it is closed with 4408 (too slow).
-    "OUTBOUND_QUEUE": env_int("REALTIME_OUTBOUND_QUEUE", 1000),
-    # Inbound frames per socket per second before 4429.
-    "INBOUND_RATE": env_int("REALTIME_INBOUND_RATE", 20),
-    "INBOUND_BURST": env_int("REALTIME_INBOUND_BURST", 60),
-    # Largest inbound frame in bytes; larger closes with 1009.
-    "MAX_FRAME": 64 * 1024,
-    # Open sockets one user may hold in one server process before 4429.
-    "MAX_SOCKETS_PER_USER": env_int("REALTIME_MAX_SOCKETS_PER_USER", 50),
-    # Client messages per socket per second (burst as many) before `rate_limited` replies.
-    "MESSAGE_RATE": env_int("REALTIME_MESSAGE_RATE", 5),
-    # Streams one multiplexed socket may subscribe to.
-    "MAX_STREAMS_PER_SOCKET": env_int("REALTIME_MAX_STREAMS_PER_SOCKET", 100),
-    # Lifetime of a one-time WebSocket ticket, seconds (at most 30).
-    "TICKET_TTL": min(env_int("WS_TICKET_TTL", 30), 30),
-    # Seconds between checks of the outbox for events commit-time delivery could not publish.
-    "OUTBOX_RELAY_INTERVAL": 1.0,
-    # Seconds between two reconciles of every stream a process serves with its history (Redis
-    # modes): whatever a transport lost, on a quiet stream too, is then filled or reset. 0: off.
-    "RECONCILE_INTERVAL": env_float("REALTIME_RECONCILE_INTERVAL", 5.0),
-    # Seconds between two reports of a server process's figures to the operations page (/ops/).
-    "OPS_REPORT_INTERVAL": env_float("REALTIME_OPS_REPORT_INTERVAL", 2.0),
-}
+# Every key, its default and what it does: apps/realtime/conf.py (docs/settings.md). Set
+# only what differs, here or in the environment as REALTIME_<KEY> (REALTIME_HISTORY_SIZE=5000).
+REALTIME: dict[str, Any] = realtime_conf.from_environment()
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
-# --- Presence (streams declared with presence=True; docs/presence.md) ------------------------
-PRESENCE = {
-    # Seconds a closed connection still counts, so that a page reload does not flap.
-    "GRACE": env_int("PRESENCE_GRACE", 5),
-    # Seconds a connection lives in Redis without a touch (its process touches it every third).
-    "EXPIRY": env_int("PRESENCE_EXPIRY", 30),
-    # Seconds between sweeps for the expired connections of dead processes (one process sweeps).
-    "SWEEP_INTERVAL": env_int("PRESENCE_SWEEP_INTERVAL", 10),
-    # Members listed per stream; past it presence.state gives counts and joins/leaves stop.
-    "MAX_MEMBERS": env_int("PRESENCE_MAX_MEMBERS", 500),
-}
-if not 0 <= PRESENCE["GRACE"] <= 8:
-    raise ImproperlyConfigured("PRESENCE_GRACE must be 0 to 8 seconds: a clean close's leave is due within 10 s")
-if PRESENCE["EXPIRY"] < 3 or PRESENCE["SWEEP_INTERVAL"] < 1 or PRESENCE["EXPIRY"] + PRESENCE["SWEEP_INTERVAL"] > 55:
-    raise ImproperlyConfigured(
-        "PRESENCE_EXPIRY (at least 3) plus PRESENCE_SWEEP_INTERVAL (at least 1) must be at most 55 seconds:"
-        " the members of a dead process leave within 60 s"
-    )
-if PRESENCE["MAX_MEMBERS"] < 1:
-    raise ImproperlyConfigured("PRESENCE_MAX_MEMBERS must be at least 1")
-
-# --- Server-Sent Events and background-job progress ------------------------------------------
-SSE = {
-    # Seconds between `: keep-alive` comment lines on an SSE response (proxies drop idle ones).
-    "KEEPALIVE": env_int("SSE_KEEPALIVE_SECONDS", 10),
-}
+# --- Background-job progress -----------------------------------------------------------------
 PROGRESS = {
     # Progress frames per job per second at most; start, warnings, errors and completion always go.
     "MAX_UPDATES_PER_SECOND": env_int("PROGRESS_MAX_UPDATES_PER_SECOND", 10),

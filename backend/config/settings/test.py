@@ -3,6 +3,7 @@
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .base import *  # noqa: F403
 
@@ -18,4 +19,4 @@ if not os.environ.get("DATABASE_URL"):
         "NAME": str(Path(tempfile.gettempdir()) / f"syncline-test-{os.getpid()}.sqlite3")
     }
 # Tests call relay_once() and report_once() themselves.
-REALTIME = {**REALTIME, "OUTBOX_RELAY_INTERVAL": 0, "OPS_REPORT_INTERVAL": 0}  # noqa: F405
+REALTIME: dict[str, Any] = {**REALTIME, "OUTBOX_RELAY_INTERVAL": 0, "OPS_REPORT_INTERVAL": 0}  # noqa: F405

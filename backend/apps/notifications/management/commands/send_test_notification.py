@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.notifications.models import Notification
 from apps.notifications.services import notification_broadcast, notify_user
 from apps.notifications.streams import all_notifications, user_notifications
+from apps.realtime.conf import realtime_settings
 from apps.realtime.publish import RELAY_AFTER, hand_off_to_server
 
 # The server's relay publishes a row RELAY_AFTER after its commit, at its next pass (one a second).
@@ -43,7 +44,7 @@ class Command(BaseCommand):
 
     def run_from_argv(self, argv: list[str]) -> None:
         # From the command line (not call_command, which runs inside a process that may serve).
-        if settings.CHANNEL_LAYER == "memory":
+        if realtime_settings.channel_layer == "memory":
             hand_off_to_server()
             self.handed_off = True
         super().run_from_argv(argv)

@@ -29,13 +29,14 @@ import uuid
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.realtime.health import HealthProbe, health_probe
 from apps.realtime.hub import close_hub, get_hub
 from apps.realtime.publish import publish
 from apps.realtime.redis_config import realtime_targets
+
+from ...conf import realtime_settings
 
 
 class Probe:
@@ -110,10 +111,10 @@ class CheckFailed(Exception):
 
 
 def describe_layer() -> str:
-    if settings.CHANNEL_LAYER == "memory":
+    if realtime_settings.channel_layer == "memory":
         return "in-process channel layer (embedded mode: reaches this process only)"
     where = ", ".join(target.describe() for target in realtime_targets())  # never the password
-    return f"{settings.CHANNEL_LAYER} channel layer on {where}"
+    return f"{realtime_settings.channel_layer} channel layer on {where}"
 
 
 def default_server() -> str:
@@ -167,7 +168,7 @@ class Command(BaseCommand):
             self.stdout.write(layer)
             for name, ms in timings:
                 self.stdout.write(f"{name}: round trip in {ms:.1f} ms")
-        if settings.CHANNEL_LAYER == "memory":
+        if realtime_settings.channel_layer == "memory":
             checked = server_readiness(server, timeout)
             self.stdout.write(
                 "embedded mode (no REDIS_URL): this process's in-process channel layer and publish path work, "
