@@ -171,3 +171,12 @@ def test_a_server_with_settings_it_cannot_use_does_not_start() -> None:
     )
     assert result.returncode != 0
     assert "realtime.E001: REALTIME['PRESENCE_GRACE'] must be 0 to 8, got 9" in result.stderr, result.stderr[-2000:]
+
+
+def test_docs_settings_lists_every_key_with_its_default() -> None:
+    text = (BACKEND.parent / "docs" / "settings.md").read_text()
+    for key, default in conf.DEFAULTS.items():
+        shown = '""' if default == "" else str(default)
+        assert f"| `{key}` | `{shown}` |" in text, f"docs/settings.md does not list {key} with its default {shown}"
+    for n in range(1, 12):
+        assert f"`realtime.E{n:03d}`" in text
