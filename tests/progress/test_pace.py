@@ -12,7 +12,7 @@ from tests.support import BACKEND, PYTHON
 
 
 def _item_delay(settings_module: str, **env: str) -> int:
-    code = "from django.conf import settings; print(json.dumps(settings.PROGRESS['ITEM_DELAY_MS']))"
+    code = "from apps.progress.conf import progress_setting; print(json.dumps(progress_setting('ITEM_DELAY_MS')))"
     environ = {k: v for k, v in os.environ.items() if k != "PROGRESS_ITEM_DELAY_MS"}
     environ.update(DJANGO_SETTINGS_MODULE=settings_module, SECRET_KEY="pace-test-secret-key-long-enough", **env)
     done = subprocess.run(

@@ -53,7 +53,9 @@ def test_an_event_left_in_the_outbox_goes_out_first_with_the_next_one_of_its_str
     assert OutboxEvent.objects.count() == 0
 
 
-def test_an_older_event_another_publisher_holds_keeps_the_newer_one_back(memory_layer: str, demo: support.Demo) -> None:
+def test_an_older_event_another_publisher_holds_keeps_the_newer_one_back(
+    memory_layer: str, demo: support.Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While another publisher holds an older event of the stream, the newer one waits for it,
     then is left to the relay, which publishes them in order."""
     import asyncio
@@ -70,11 +72,8 @@ def test_an_older_event_another_publisher_holds_keeps_the_newer_one_back(memory_
         claim=uuid.uuid4(),
         claimed_until=held_until,
     )
-    publish.HELD_WAIT, wait = 0.05, publish.HELD_WAIT
-    try:
-        publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
-    finally:
-        publish.HELD_WAIT = wait
+    monkeypatch.setattr(publish, "HELD_WAIT", 0.05)
+    publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
     assert asyncio.run(get_history().entries(stream)) == [], "the newer event waits"
     OutboxEvent.objects.filter(pk=older.pk).update(claim=None, claimed_until=None)  # the holder died
     OutboxEvent.objects.update(created_at=datetime.datetime.now(datetime.UTC) - RELAY_AFTER * 2)

@@ -37,6 +37,7 @@ from django.template.loader import render_to_string
 from apps.sales.models import Invoice
 
 from . import edi
+from .conf import progress_setting
 from .models import EdiRecord, Job
 from .tracker import ProgressTracker
 
@@ -81,7 +82,7 @@ def run_job(job_id: str, work: Work) -> None:
 def each_item(tracker: ProgressTracker, items: Iterable[T], do: Callable[[T], None], noun: str) -> tuple[int, int]:
     """Do every item, reporting each; returns (succeeded, failed)."""
     total = tracker.job.total_items
-    delay = settings.PROGRESS["ITEM_DELAY_MS"] / 1000
+    delay = progress_setting("ITEM_DELAY_MS") / 1000
     done = failed = 0
     for done, item in enumerate(items, start=1):
         try:

@@ -1,10 +1,10 @@
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 
 from apps.core.api import StrictInput
 
+from .conf import progress_setting
 from .models import Job
 
 
@@ -36,7 +36,7 @@ class JobStartSerializer(StrictInput):
     total_items = serializers.IntegerField(min_value=1)
 
     def validate_total_items(self, value: int) -> int:
-        limit = settings.PROGRESS["MAX_ITEMS"]
+        limit = progress_setting("MAX_ITEMS")
         if value > limit:
             raise serializers.ValidationError(f"at most {limit} items")
         return value

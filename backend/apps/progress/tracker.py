@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import time
 
-from django.conf import settings
 from django.db import transaction
 
 from apps.realtime.publish import publish, publish_on_commit
 
+from .conf import progress_setting
 from .events import ProgressUpdated
 from .models import Job
 from .serializers import JobSerializer
@@ -46,7 +46,7 @@ class ProgressTracker:
         self.job = job
         self.stream = job_progress.name(job_id=job.job_id)
         self.username = job.user.username
-        self.interval = 1.0 / max(1, int(settings.PROGRESS["MAX_UPDATES_PER_SECOND"]))
+        self.interval = 1.0 / max(1, int(progress_setting("MAX_UPDATES_PER_SECOND")))
         self._last_tick = float("-inf")
         self._percent = 0.0
 

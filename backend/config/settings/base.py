@@ -18,6 +18,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.progress import conf as progress_conf
 from apps.realtime import conf as realtime_conf
 from apps.realtime import redis_config
 
@@ -211,13 +212,11 @@ REALTIME: dict[str, Any] = realtime_conf.from_environment()
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS")
 
 # --- Background-job progress -----------------------------------------------------------------
+# Keys and defaults: apps/progress/conf.py. Set only what differs.
 PROGRESS = {
-    # Progress frames per job per second at most; start, warnings, errors and completion always go.
-    "MAX_UPDATES_PER_SECOND": env_int("PROGRESS_MAX_UPDATES_PER_SECOND", 10),
-    # Largest `total_items` a job may ask for.
-    "MAX_ITEMS": env_int("PROGRESS_MAX_ITEMS", 100_000),
-    # A pause after each item, in milliseconds: 0 in production; demos and tests slow jobs down to watch them.
-    "ITEM_DELAY_MS": env_int("PROGRESS_ITEM_DELAY_MS", 0),
+    key: env_int(f"PROGRESS_{key}", default)
+    for key, default in progress_conf.DEFAULTS.items()
+    if os.environ.get(f"PROGRESS_{key}")
 }
 # Where jobs write their files (the EDI inbox, CSV reports).
 PROGRESS_WORK_DIR = Path(os.environ.get("PROGRESS_WORK_DIR") or Path(tempfile.gettempdir()) / "syncline-jobs")
