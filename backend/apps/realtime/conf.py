@@ -202,7 +202,9 @@ class RealtimeSettings:
         values = self._values
         if values is None:
             values = self._values = self._load()
-        return values[name]
+        value = values[name]
+        setattr(self, name, value)  # read as a plain attribute from now on, until a reload
+        return value
 
     # -- the topology -----------------------------------------------------------------------
     @property
@@ -261,6 +263,8 @@ class RealtimeSettings:
         self._reload_hooks.append(hook)
 
     def reload(self) -> None:
+        for key in DEFAULTS:
+            self.__dict__.pop(key, None)
         self._values = None
         self._classes.clear()
         for hook in self._reload_hooks:
