@@ -206,3 +206,26 @@ async def test_embedded_presence_is_in_process(memory_layer: str, settings: Any)
         await process.hub.close()
     # a closing event loop forgets its connections: in process nobody else could sweep them
     assert presence.get_store().state_sync(STREAM).members == {}
+
+
+@pytest.mark.parametrize("mode", ["redis", "memory"])
+async def test_a_state_is_read_from_the_members_not_every_connection(
+    mode: str, settings: Any, request: pytest.FixtureRequest
+) -> None:
+    # One user with 3000 connections (tabs, or a benchmark's one account) is one member: a
+    # state read that walked every connection made each new connection cost more than the
+    # last, and 5000 of them stalled the server for seconds.
+    url = request.getfixturevalue("redis_url") if mode == "redis" else ""
+    with support.configured_layer(settings, mode, url, prefix=f"p{uuid.uuid4().hex[:8]}"):
+        store = presence.get_store()
+        conns = {f"c{n}": presence.conn_value(1, "proc", "alice") for n in range(3000)}
+        await store.touch({STREAM: conns})
+        await store.touch({STREAM: {"b": presence.conn_value(2, "proc", "bob")}})
+        if isinstance(store, presence.RedisPresence):
+            keys = store._state_keys(STREAM)
+            raw: Any = store._sync[store.shard(STREAM)].eval(presence._STATE, len(keys), *keys, store.cap)
+            assert len(raw[3]) == 2 * 3, "the reply holds (user, conns, name) per member, nothing per connection"
+        state = store.state_sync(STREAM)
+        assert state.members == {1: ("alice", 3000), 2: ("bob", 1)} and (state.count, state.conns) == (2, 3001)
+        await store.remove({STREAM: [f"c{n}" for n in range(3000)]})
+        assert store.state_sync(STREAM).members == {2: ("bob", 1)}

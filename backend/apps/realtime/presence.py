@@ -45,7 +45,6 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -115,13 +114,10 @@ def _parse_value(value: str) -> tuple[int, str]:
     return int(user_id), username
 
 
-def _state(rev: int, count: int, conns: int, values: Iterable[str], cap: int) -> State:
-    members: dict[int, tuple[str, int]] = {}
-    if count <= cap:
-        for value in values:
-            user_id, username = _parse_value(value)
-            members[user_id] = (username, members.get(user_id, ("", 0))[1] + 1)
-    return State(rev, members, count, conns, truncated=count > cap)
+def _state(rev: int, count: int, conns: int, members: dict[int, tuple[str, int]], cap: int) -> State:
+    """The state, built from the members (user id -> (username, connections)): its cost grows
+    with the members, never with the connections (one user may hold thousands)."""
+    return State(rev, members if count <= cap else {}, count, conns, truncated=count > cap)
 
 
 def _announce_kind(after: int, joined: bool, cap: int) -> int:
@@ -178,9 +174,10 @@ local function changed(out, user, joined, cap)
 end
 """
 
-# KEYS: conns, expiry, users, rev, streams. ARGV: expiry ms, cap, stream, key ttl ms,
+# KEYS: conns, expiry, users, rev, streams, names. ARGV: expiry ms, cap, stream, key ttl ms,
 # then (conn, value) pairs. Renews each connection's expiry; adds the missing (a join when
-# it is its user's first). Also the call that tracks a new connection.
+# it is its user's first, whose name goes into `names`). Also the call that tracks a new
+# connection.
 _TOUCH = (
     _NOW
     + _CHANGED
@@ -193,17 +190,21 @@ for i = 5, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], expires, conn)
   if redis.call('HSETNX', KEYS[1], conn, value) == 1 then
     local user = string.match(value, '^(%d+):')
-    if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then changed(out, user, 1, cap) end
+    if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+      redis.call('HSET', KEYS[6], user, string.match(value, '^%d+:[^:]*:(.*)$'))
+      changed(out, user, 1, cap)
+    end
   end
 end
 redis.call('SADD', KEYS[5], ARGV[3])
 for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[6], ARGV[4])
 return out
 """
 )
 
-# KEYS: conns, expiry, users, rev, streams. ARGV: cap, stream, "expired" or "listed", then
-# the connections when listed. Removes them (a leave when it was its user's last).
+# KEYS: conns, expiry, users, rev, streams, names. ARGV: cap, stream, "expired" or "listed",
+# then the connections when listed. Removes them (a leave when it was its user's last).
 _REMOVE = (
     _NOW
     + _CHANGED
@@ -224,6 +225,7 @@ for _, conn in ipairs(conns) do
     local user = string.match(value, '^(%d+):')
     if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then
       redis.call('HDEL', KEYS[3], user)
+      redis.call('HDEL', KEYS[6], user)
       changed(out, user, 0, cap)
     end
   end
@@ -233,12 +235,19 @@ return out
 """
 )
 
-# KEYS: conns, users, rev. ARGV: cap. Returns {rev, members, conns, values (empty past the cap)}.
+# KEYS: conns, users, rev, names. ARGV: cap. Returns {rev, members, conns, (user, conns,
+# name) triples (none past the cap)}: the members' own keys, never every connection.
 _STATE = """
 local members = redis.call('HLEN', KEYS[2])
-local values = {}
-if members <= tonumber(ARGV[1]) then values = redis.call('HVALS', KEYS[1]) end
-return {tonumber(redis.call('GET', KEYS[3]) or '0'), members, redis.call('HLEN', KEYS[1]), values}
+local listed = {}
+if members <= tonumber(ARGV[1]) then
+  local users = redis.call('HGETALL', KEYS[2])
+  for i = 1, #users, 2 do
+    table.insert(listed, users[i]) table.insert(listed, users[i + 1])
+    table.insert(listed, redis.call('HGET', KEYS[4], users[i]) or '')
+  end
+end
+return {tonumber(redis.call('GET', KEYS[3]) or '0'), members, redis.call('HLEN', KEYS[1]), listed}
 """
 
 
@@ -275,7 +284,7 @@ class RedisPresence:
 
     def keys(self, stream: str) -> list[str]:
         base = f"{self.prefix}:presence:{stream}"
-        return [f"{base}:conns", f"{base}:expiry", f"{base}:users", f"{base}:rev", self.streams_key]
+        return [f"{base}:conns", f"{base}:expiry", f"{base}:users", f"{base}:rev", self.streams_key, f"{base}:names"]
 
     def _client(self, index: int) -> aredis.Redis:
         """This event loop's client of the `index`-th Redis (redis.asyncio clients belong to one loop)."""
@@ -342,15 +351,16 @@ class RedisPresence:
         return await self._scripts([(stream, _REMOVE, [self.cap, stream, "expired"]) for stream in streams])
 
     def _parse_state(self, raw: list[Any]) -> State:
-        rev, count, conns, values = raw
-        return _state(int(rev), int(count), int(conns), (v.decode() for v in values), self.cap)
+        rev, count, conns, listed = raw
+        members = {int(listed[i]): (listed[i + 2].decode(), int(listed[i + 1])) for i in range(0, len(listed), 3)}
+        return _state(int(rev), int(count), int(conns), members, self.cap)
 
     def _state_keys(self, stream: str) -> list[str]:
-        conns, _, users, rev, _ = self.keys(stream)
-        return [conns, users, rev]
+        conns, _, users, rev, _, names = self.keys(stream)
+        return [conns, users, rev, names]
 
     def state_sync(self, stream: str) -> State:
-        raw: Any = self._sync[self.shard(stream)].eval(_STATE, 3, *self._state_keys(stream), self.cap)
+        raw: Any = self._sync[self.shard(stream)].eval(_STATE, 4, *self._state_keys(stream), self.cap)
         return self._parse_state(raw)
 
     def drop(self, streams: dict[str, list[str]]) -> None:
@@ -369,7 +379,8 @@ class MemoryPresence:
         self.cap = cap
         self._lock = threading.Lock()  # the REST view reads from its own thread
         self._conns: dict[str, dict[str, str]] = {}
-        self._users: dict[str, dict[int, int]] = {}
+        self._users: dict[str, dict[int, int]] = {}  # stream -> user id -> connections
+        self._names: dict[str, dict[int, str]] = {}  # stream -> user id -> username
         self._revs: dict[str, int] = {}
 
     def _change(self, stream: str, user_id: int, joined: bool) -> Change:
@@ -381,13 +392,15 @@ class MemoryPresence:
         with self._lock:
             for stream, conns in streams.items():
                 known, users = self._conns.setdefault(stream, {}), self._users.setdefault(stream, {})
+                names = self._names.setdefault(stream, {})
                 for conn, value in conns.items():
                     if conn in known:
                         continue
                     known[conn] = value
-                    user_id = _parse_value(value)[0]
+                    user_id, username = _parse_value(value)
                     users[user_id] = users.get(user_id, 0) + 1
                     if users[user_id] == 1:
+                        names[user_id] = username
                         out.setdefault(stream, []).append(self._change(stream, user_id, True))
         return out
 
@@ -410,10 +423,12 @@ class MemoryPresence:
             users[user_id] -= 1
             if users[user_id] == 0:
                 del users[user_id]
+                self._names.get(stream, {}).pop(user_id, None)
                 changes.append(self._change(stream, user_id, False))
         if not known:
             self._conns.pop(stream, None)
             self._users.pop(stream, None)
+            self._names.pop(stream, None)
         return changes
 
     async def sweep(self) -> dict[str, list[Change]]:
@@ -425,9 +440,10 @@ class MemoryPresence:
 
     def state_sync(self, stream: str) -> State:
         with self._lock:
-            values = list(self._conns.get(stream, {}).values())
-            count = len(self._users.get(stream, {}))
-            return _state(self._revs.get(stream, 0), count, len(values), values, self.cap)
+            users, names = self._users.get(stream, {}), self._names.get(stream, {})
+            members = {uid: (names.get(uid, ""), n) for uid, n in users.items()} if len(users) <= self.cap else {}
+            conns = len(self._conns.get(stream, {}))
+            return _state(self._revs.get(stream, 0), len(users), conns, members, self.cap)
 
     def drop(self, streams: dict[str, list[str]]) -> None:
         with self._lock:
