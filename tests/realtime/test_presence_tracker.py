@@ -229,3 +229,15 @@ async def test_a_state_is_read_from_the_members_not_every_connection(
         assert state.members == {1: ("alice", 3000), 2: ("bob", 1)} and (state.count, state.conns) == (2, 3001)
         await store.remove({STREAM: [f"c{n}" for n in range(3000)]})
         assert store.state_sync(STREAM).members == {2: ("bob", 1)}
+
+
+async def test_the_members_gauge_counts_users_not_connections(two: tuple[Process, Process]) -> None:
+    first, _ = two
+    await first.track(1, "alice")
+    await first.track(1, "alice")
+    bob = await first.track(2, "bob")
+    assert first.tracker._member_total == 2
+    first.tracker.untrack(STREAM, bob)
+    while (await first.seen.next())["type"] != "presence.leave":
+        pass
+    assert first.tracker._member_total == 1

@@ -490,6 +490,11 @@ class PresenceTracker:
         self.touch_every = float(realtime_settings.PRESENCE_EXPIRY) / 3
         self.sweep_every = float(realtime_settings.PRESENCE_SWEEP_INTERVAL)
         self._local: dict[str, dict[str, str]] = {}  # stream -> conn -> value
+        # stream -> user id -> this process's connections, and the members they make in all
+        # (the presence_members gauge), kept as connections come and go: counting them from
+        # `_local` on each connection made a ramp of n connections cost n^2.
+        self._members: dict[str, dict[int, int]] = {}
+        self._member_total = 0
         self._leaving: deque[tuple[float, str, str]] = deque()  # (when, stream, conn), in order
         # Recorded with each connection (operators see which process holds what); the
         # nonce keeps connection ids apart across hosts and forks.
@@ -523,7 +528,7 @@ class PresenceTracker:
         value = conn_value(user_id, self.process, username)
         self._names[user_id] = username
         self._local.setdefault(stream, {})[conn] = value
-        self._set_gauge()
+        self._count(stream, user_id, 1)
         return conn, await self._queue(stream, conn, value)
 
     def untrack(self, stream: str, conn: str) -> None:
@@ -596,12 +601,13 @@ class PresenceTracker:
         while self._leaving and self._leaving[0][0] <= now:
             _, stream, conn = self._leaving.popleft()
             local = self._local.get(stream, {})
-            if local.pop(conn, None) is not None:
+            value = local.pop(conn, None)
+            if value is not None:
                 due.setdefault(stream, []).append(conn)
+                self._count(stream, int(value.split(":", 1)[0]), -1)
             if not local:
                 self._local.pop(stream, None)
         if due:
-            self._set_gauge()
             async with self._changing:
                 self._announce(await self.store.remove(due))
 
@@ -662,9 +668,18 @@ class PresenceTracker:
                 except Exception as exc:  # clients see the rev gap and ask presence.get
                     logger.warning("presence: announcing on %s failed: %r", stream, exc)
 
-    def _set_gauge(self) -> None:
-        members = sum(len({v.split(":", 1)[0] for v in conns.values()}) for conns in self._local.values())
-        metrics.presence_members.set(members)
+    def _count(self, stream: str, user_id: int, delta: int) -> None:
+        users = self._members.setdefault(stream, {})
+        now = users.get(user_id, 0) + delta
+        if now:
+            users[user_id] = now
+        else:
+            del users[user_id]
+            if not users:
+                del self._members[stream]
+        if now == 0 or (now == 1 and delta > 0):
+            self._member_total += delta
+            metrics.presence_members.set(self._member_total)
 
 
 def _jitter() -> float:
