@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +48,12 @@ CLAIM_FOR = timedelta(seconds=30)
 RELAY_AFTER = timedelta(seconds=2)
 # How long a publisher waits for another one to finish an older event of the same stream.
 HELD_WAIT = 1.0
+# While it waits it looks again when a publisher of this process finishes, and at least this
+# often (the holder may be another process). It used to look every 5 ms: a query each time, 200
+# a second per waiting publisher, which under a burst of requests on one stream took the GIL
+# from the event loop that delivers the events.
+HELD_RECHECK = 0.02
+_finished = threading.Condition()  # notified when a publisher of this process finishes its rows
 _handed_off = False
 # The socket whose client message is being handled (messages.py sets it): an ephemeral
 # message it publishes skips that socket. Handlers on the database threads see it too:
@@ -156,7 +163,8 @@ def _claim(rows: Q) -> list[OutboxEvent]:
         waiting = {stream for stream, pk in held_by_others if pk < first[stream]}
         if not waiting or time.monotonic() > deadline:
             break
-        time.sleep(0.005)
+        with _finished:
+            _finished.wait(HELD_RECHECK)
     if waiting:
         OutboxEvent.objects.filter(claim=token, stream__in=waiting).update(claim=None, claimed_until=None)
         claimed = [row for row in claimed if row.stream not in waiting]
@@ -188,6 +196,8 @@ def _publish_rows(rows: list[OutboxEvent]) -> int:
             OutboxEvent.objects.filter(pk__in=left).update(claim=None, claimed_until=None, attempts=F("attempts") + 1)
             metrics.outbox_retries.inc()
         OutboxEvent.objects.filter(pk__in=done).delete()
+        with _finished:
+            _finished.notify_all()
     return len(done)
 
 
