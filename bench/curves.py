@@ -17,7 +17,7 @@ from typing import Any
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 SPEC = re.compile(r"^ws:(\d+)@(\d+(?:\.\d+)?)$")
 
