@@ -103,3 +103,76 @@ def test_one_transaction_publishes_its_events_in_order_and_a_rolled_back_savepoi
     frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
     assert [f["n"] for f in frames] == [1, 3]
     assert OutboxEvent.objects.count() == 0
+
+
+def _outbox_statements(queries: list[dict[str, str]]) -> list[str]:
+    """The outbox statements other than the inserts, by their first word."""
+    return [q["sql"].split()[0] for q in queries if "realtime_outboxevent" in q["sql"] and "INSERT" not in q["sql"]]
+
+
+def test_a_transaction_s_events_take_one_claim_one_read_and_one_delete(memory_layer: str, demo: support.Demo) -> None:
+    """The commit hook knows its rows: it claims them (and anything older left in their
+    streams) with one UPDATE, checks the streams with one SELECT and deletes what it published
+    with one DELETE, however many events the transaction had."""
+    import asyncio
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    north, south = demo.unit("North").pk, demo.unit("South").pk
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for n in range(6):
+            publish_on_commit(f"requests.unit.{(north, south)[n % 2]}", {"type": "request.updated", "n": n})
+    assert _outbox_statements(queries.captured_queries) == ["UPDATE", "SELECT", "DELETE"]
+    assert OutboxEvent.objects.count() == 0
+    for unit, expected in ((north, [0, 2, 4]), (south, [1, 3, 5])):
+        frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(f"requests.unit.{unit}"))]
+        assert [f["n"] for f in frames] == expected
+
+
+def test_an_older_event_left_in_a_stream_costs_one_more_read(memory_layer: str, demo: support.Demo) -> None:
+    import asyncio
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    stream = f"requests.unit.{demo.unit('North').pk}"
+    OutboxEvent.objects.create(stream=stream, payload=json.dumps({"type": "request.updated", "n": 1}))
+    with CaptureQueriesContext(connection) as queries:
+        publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
+    assert _outbox_statements(queries.captured_queries) == ["UPDATE", "SELECT", "SELECT", "DELETE"]
+    frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
+    assert [f["n"] for f in frames] == [1, 2]
+
+
+async def test_a_transaction_s_events_reach_a_subscriber_in_order_on_every_transport(
+    layer: str, demo: support.Demo
+) -> None:
+    """The events of one commit go out together (one history round trip, the streams' sends
+    side by side): each stream's still arrive in order, with no gap for the hub to repair."""
+    from asgiref.sync import sync_to_async
+    from django.db import transaction
+
+    from apps.realtime.testing import connect
+
+    north = await sync_to_async(lambda: demo.unit("North").pk)()
+    streams = [f"requests.unit.{north}", f"audit.unit.{north}"]
+    nina = await sync_to_async(demo.user)("nina")
+
+    def commit() -> None:
+        with transaction.atomic():
+            for n in range(20):
+                publish_on_commit(streams[n % 2], {"type": "request.updated", "n": n})
+
+    async with connect("/ws/", user=nina) as ws:
+        for name in streams:
+            await ws.send({"type": "subscribe", "stream": name})
+        await ws.ready()
+        await sync_to_async(commit)()
+        got: dict[str, list[tuple[int, str]]] = {name: [] for name in streams}
+        for _ in range(20):
+            event = await ws.receive_event()
+            got[event["stream"]].append((event["n"], event["id"]))
+        assert await ws.nothing_more(), "no reset or replay: nothing was out of order"
+    assert [n for n, _ in got[streams[0]]] == list(range(0, 20, 2))
+    assert [n for n, _ in got[streams[1]]] == list(range(1, 20, 2))

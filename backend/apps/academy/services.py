@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.models import User
-from apps.core.api import Conflict
+from apps.core.api import Conflict, represent
 from apps.dashboard.services import notify_dashboard
 from apps.notifications.services import notify_user
 from apps.realtime.publish import publish_on_commit
@@ -45,7 +45,7 @@ def notify_mentor(submission: Submission, *, actor: Any = None) -> None:
             action="created",
             object_id=submission.pk,
             status=submission.status,
-            data=dict(SubmissionSerializer(submission).data),
+            data=represent(SubmissionSerializer, submission),
             updated_by=_username(actor),
         ),
     )
@@ -62,7 +62,7 @@ def notify_student(submission: Submission, *, actor: Any = None) -> None:
             object_id=submission.pk,
             status=submission.status,
             score=submission.score,
-            data=dict(SubmissionSerializer(submission).data),
+            data=represent(SubmissionSerializer, submission),
             updated_by=_username(actor),
         ),
     )

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from apps.core.api import represent
 from apps.realtime.events import Event
 from apps.realtime.publish import publish_on_commit
 from apps.realtime.streams import Stream
@@ -46,7 +47,7 @@ def audit_record(*, actor: Any, unit_id: int, action: str, obj: models.Model, ch
         AuditCreated(
             action="created",
             object_id=entry.pk,
-            data=dict(AuditEntrySerializer(entry).data),
+            data=represent(AuditEntrySerializer, entry),
             updated_by=entry.actor.username if entry.actor else None,
         ),
     )
@@ -99,7 +100,7 @@ class AuditedModel:
         published = self.event(
             action=action,
             object_id=obj.pk,
-            data=dict(self.serializer(obj).data),
+            data=represent(self.serializer, obj),
             updated_by=actor.username if actor is not None and actor.is_authenticated else None,
             **event,
         )

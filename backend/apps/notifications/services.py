@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.api import represent
 from apps.core.tasks import enqueue
 from apps.dashboard.services import notify_dashboard
 from apps.realtime.events import now_iso
@@ -103,7 +104,7 @@ def _deliver(notification: Notification, *, report_to_sender: bool, failed: bool
     delivered = not failed and notification.recipient.is_active
     notification.status = Status.SENT if delivered else Status.FAILED
     notification.save(update_fields=["status"])
-    data = dict(NotificationSerializer(notification).data)
+    data = represent(NotificationSerializer, notification)
     sender = notification.sender.username if notification.sender is not None else None
     if delivered:
         publish_on_commit(

@@ -27,6 +27,7 @@ import time
 
 from django.db import transaction
 
+from apps.core.api import represent
 from apps.realtime.publish import publish, publish_on_commit
 
 from .conf import progress_setting
@@ -53,7 +54,7 @@ class ProgressTracker:
     def _event(self, action: str, message: str | None = None) -> ProgressUpdated:
         job = self.job
         self._percent = max(self._percent, job.percent)
-        data = dict(JobSerializer(job).data)
+        data = represent(JobSerializer, job)
         data["percent"] = self._percent
         return ProgressUpdated(
             action=action,

@@ -33,9 +33,17 @@ logger = logging.getLogger(__name__)
 Entry = tuple[str, str]  # (event id, frame)
 
 
+Appended = tuple[str, str | None]  # (the new event id, the id before it in its stream or None)
+
+
 class History(Protocol):
-    def append(self, stream: str, payload: str) -> tuple[str, str | None]:
-        """Store a payload; return (its new id, the id before it in the stream or None)."""
+    def append(self, stream: str, payload: str) -> Appended:
+        """Store a payload; return its id and the id before it in the stream (None: the first)."""
+        ...
+
+    def append_many(self, items: list[tuple[str, str]]) -> list[Appended | Exception]:
+        """Store `(stream, payload)` pairs in order, in one round trip per Redis; for each,
+        its ids or the error that kept it out (the others are stored all the same)."""
         ...
 
     async def read_after(self, stream: str, last_id: str) -> list[Entry] | None:
@@ -67,7 +75,10 @@ class MemoryHistory:
         self._added: dict[str, int] = {}  # events ever appended to each stream
         self._last: tuple[int, int] = (0, 0)
 
-    def append(self, stream: str, payload: str) -> tuple[str, str | None]:
+    def append_many(self, items: list[tuple[str, str]]) -> list[Appended | Exception]:
+        return [self.append(stream, payload) for stream, payload in items]
+
+    def append(self, stream: str, payload: str) -> Appended:
         with self._lock:
             ms = int(time.time() * 1000)
             last_ms, last_seq = self._last
@@ -165,23 +176,53 @@ class RedisHistory:
     def _client(self, stream: str) -> aredis.Redis:
         return self.shard(stream).client()
 
-    def append(self, stream: str, payload: str) -> tuple[str, str | None]:
-        shard = self.shard(stream)
-        args: list[str | int] = [payload, self.size, self.ttl_ms]
-        if not self.wait_replicas:
-            new, prev = shard.script(keys=[self.key(stream)], args=args)
-        else:
-            # One round trip: the append, then WAIT for the replicas to have it.
+    def append(self, stream: str, payload: str) -> Appended:
+        (result,) = self.append_many([(stream, payload)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def append_many(self, items: list[tuple[str, str]]) -> list[Appended | Exception]:
+        results: list[Appended | Exception] = [RuntimeError("not appended")] * len(items)
+        by_shard: dict[int, list[int]] = {}
+        for n, (stream, _) in enumerate(items):
+            by_shard.setdefault(shard_for(stream, len(self.shards)), []).append(n)
+        for index, ns in by_shard.items():
+            try:
+                appended = self._append_on(self.shards[index], [items[n] for n in ns])
+            except Exception as exc:  # this Redis is away: its items fail, the others' stand
+                appended = [exc] * len(ns)
+            for n, result in zip(ns, appended, strict=True):
+                results[n] = result
+        return results
+
+    def _append_on(self, shard: _Shard, items: list[tuple[str, str]]) -> list[Appended | Exception]:
+        """One pipeline: each item's Lua call, then (REDIS_WAIT_REPLICAS) one WAIT for all."""
+        for attempt in range(2):
             with shard.sync.pipeline(transaction=False) as pipe:
-                shard.script(keys=[self.key(stream)], args=args, client=pipe)
-                pipe.wait(self.wait_replicas, self.wait_timeout_ms)
-                (new, prev), acknowledged = pipe.execute()
+                for stream, payload in items:
+                    pipe.evalsha(shard.script.sha, 1, self.key(stream), payload, self.size, self.ttl_ms)
+                if self.wait_replicas:
+                    pipe.wait(self.wait_replicas, self.wait_timeout_ms)
+                replies = pipe.execute(raise_on_error=False)
+            # A Redis that restarted has forgotten the script: none of the calls ran. (redis-py's
+            # own pipelined scripts would ask SCRIPT EXISTS first: a round trip every time.)
+            if attempt or not any(isinstance(reply, redis.exceptions.NoScriptError) for reply in replies):
+                break
+            shard.sync.script_load(_APPEND)
+        if self.wait_replicas:
+            acknowledged = replies.pop()
+            if isinstance(acknowledged, Exception):
+                return [acknowledged] * len(items)
             if acknowledged < self.wait_replicas:
-                raise ReplicationTimeout(
-                    f"{acknowledged} of {self.wait_replicas} replicas confirmed event {new.decode()} of {stream} "
-                    f"within {self.wait_timeout_ms} ms ({shard.target.describe()})"
+                appended = ", ".join(r[0].decode() for r in replies if not isinstance(r, Exception))
+                timeout = ReplicationTimeout(
+                    f"{acknowledged} of {self.wait_replicas} replicas confirmed event {appended} of "
+                    f"{', '.join(sorted({stream for stream, _ in items}))} within {self.wait_timeout_ms} ms "
+                    f"({shard.target.describe()})"
                 )
-        return new.decode(), prev.decode() if prev else None
+                return [timeout] * len(items)
+        return [r if isinstance(r, Exception) else (r[0].decode(), r[1].decode() if r[1] else None) for r in replies]
 
     async def read_after(self, stream: str, last_id: str) -> list[Entry] | None:
         after = ids.parse(last_id)

@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -39,7 +39,7 @@ from .events import Event
 from .history import get_history
 from .models import OutboxEvent
 from .streams import resolve
-from .transport import get_transport
+from .transport import Message, get_transport
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,38 @@ def encode(stream: str, event: Event | dict[str, Any]) -> str:
 
 
 def publish_payload(stream: str, payload: str) -> str:
-    event_id, prev = get_history().append(stream, payload)
-    frame = ids.with_id(event_id, payload)
-    get_transport().send({"stream": stream, "id": event_id, "prev": prev, "frame": frame, "ts": time.time()})
-    metrics.events_published.inc(stream.split(".", 1)[0])
-    for observer in observers:
-        observer(stream, event_id, payload)
-    return event_id
+    (result,) = publish_payloads([(stream, payload)])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def publish_payloads(items: list[tuple[str, str]]) -> list[str | Exception]:
+    """Publish `(stream, payload)` pairs in order: one history round trip per Redis and one
+    hand-off to the transport for all of them. For each, its event id or the error that
+    stopped it; after an item fails, the later items of its stream are not published."""
+    results: list[str | Exception] = []
+    failed: dict[str, Exception] = {}
+    sent: list[tuple[int, Message]] = []
+    for n, ((stream, payload), appended) in enumerate(zip(items, get_history().append_many(items), strict=True)):
+        if isinstance(appended, Exception):
+            failed.setdefault(stream, appended)
+        if stream in failed or isinstance(appended, Exception):
+            results.append(failed[stream])
+            continue
+        event_id, prev = appended
+        results.append(event_id)
+        frame = ids.with_id(event_id, payload)
+        sent.append((n, {"stream": stream, "id": event_id, "prev": prev, "frame": frame, "ts": time.time()}))
+    errors = get_transport().send_many([message for _, message in sent]) if sent else []
+    for (n, message), error in zip(sent, errors, strict=True):
+        if error is not None:
+            results[n] = error
+            continue
+        metrics.events_published.inc(message["stream"].split(".", 1)[0])
+        for observer in observers:
+            observer(message["stream"], message["id"], items[n][1])
+    return results
 
 
 def publish(stream: str, event: Event | dict[str, Any]) -> str:
@@ -108,26 +133,26 @@ def publish_on_commit(stream: str, event: Event | dict[str, Any]) -> None:
         return
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        relay([row.pk])
+        _relay([row])
         return
-    _batch(connection).pks.append(row.pk)
+    _batch(connection).rows.append(row)
 
 
 class _Relay:
-    """One commit hook relays every event of a transaction (one claim, one delete)."""
+    """One commit hook relays every event of a transaction (one claim, one publish, one delete)."""
 
     def __init__(self) -> None:
-        self.pks: list[int] = []
+        self.rows: list[OutboxEvent] = []
 
     def __call__(self) -> None:
-        relay(self.pks)
+        _relay(self.rows)
 
 
 def _batch(connection: Any) -> _Relay:
     # Reuse this transaction's hook when it was registered at the same savepoint depth:
     # Django drops hooks of a savepoint that rolls back, so a hook from an inner savepoint
-    # must not collect the outer block's events. (A pk of a rolled-back row is harmless:
-    # the claim finds no row.)
+    # must not collect the outer block's events. (A row that rolled back is harmless: the
+    # claim does not find it.)
     savepoints = set(connection.savepoint_ids)
     for sids, func, _robust in connection.run_on_commit:
         if isinstance(func, _Relay) and sids == savepoints:
@@ -137,76 +162,94 @@ def _batch(connection: Any) -> _Relay:
     return hook
 
 
-def _claim(rows: Q) -> list[OutboxEvent]:
+def _claim(rows: list[OutboxEvent]) -> list[OutboxEvent]:
     """Claim these rows for publishing, with the older rows of their streams that nobody is
     publishing (left by a failure), so that within a stream events go out in commit order.
     An older row another publisher holds is being published right now: wait for it briefly;
-    if it is still there, leave this stream's rows to the relay, which keeps the order."""
+    if it is still there, leave this stream's rows to the relay, which keeps the order.
+
+    `rows` carry their stream and payload (the commit hook has them from the insert), so the
+    usual case, nothing older in the streams, is one UPDATE and one narrow SELECT."""
+    if not rows:
+        return []
     token = uuid.uuid4()
     now = timezone.now()
     claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    mine = {"claim": token, "claimed_until": now + CLAIM_FOR}
-    OutboxEvent.objects.filter(rows & claimable).update(**mine)
-    claimed = list(OutboxEvent.objects.filter(claim=token).order_by("pk"))
-    if not claimed:
-        return []
-    streams = {row.stream for row in claimed}
-    older = OutboxEvent.objects.filter(stream__in=streams, pk__lt=claimed[-1].pk)
-    if older.filter(claimable).update(**mine):
-        claimed = list(OutboxEvent.objects.filter(claim=token).order_by("pk"))
+    scope = OutboxEvent.objects.filter(stream__in={row.stream for row in rows}, pk__lte=max(row.pk for row in rows))
+    scope.filter(claimable).update(claim=token, claimed_until=now + CLAIM_FOR)
+    present = list(scope.values_list("pk", "stream", "claim"))
+    known = {row.pk: row for row in rows}
+    mine = {pk for pk, _, claim in present if claim == token}
+    left_by_others = mine - known.keys()
+    claimed = sorted(
+        [known[pk] for pk in mine & known.keys()]
+        + (list(OutboxEvent.objects.filter(pk__in=left_by_others)) if left_by_others else []),
+        key=lambda row: row.pk,
+    )
+    first: dict[str, int] = {}
+    for row in claimed:
+        first.setdefault(row.stream, row.pk)
+    held = [(stream, pk) for pk, stream, claim in present if claim != token]
     deadline = time.monotonic() + HELD_WAIT
     while True:
-        first: dict[str, int] = {}
-        for row in claimed:
-            first.setdefault(row.stream, row.pk)
-        held_by_others = older.exclude(claim=token).values_list("stream", "pk")
-        waiting = {stream for stream, pk in held_by_others if pk < first[stream]}
+        waiting = {stream for stream, pk in held if stream in first and pk < first[stream]}
         if not waiting or time.monotonic() > deadline:
             break
         with _finished:
             _finished.wait(HELD_RECHECK)
+        held = list(scope.filter(stream__in=waiting).exclude(claim=token).values_list("stream", "pk"))
     if waiting:
         OutboxEvent.objects.filter(claim=token, stream__in=waiting).update(claim=None, claimed_until=None)
         claimed = [row for row in claimed if row.stream not in waiting]
     return claimed
 
 
+def _delete(pks: list[int]) -> None:
+    """One DELETE statement (`QuerySet.delete()` wraps its statement in a transaction: three
+    round trips instead of one, on the path of every event)."""
+    if not pks:
+        return
+    connection = connections[OutboxEvent.objects.db]
+    table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)  # noqa: S608
+
+
 def _publish_rows(rows: list[OutboxEvent]) -> int:
     """Publish in order; a row that fails holds back the later rows of its stream only (with
     several Redis servers, one that is down must not stop the streams of the others)."""
-    done: list[int] = []
-    left: list[int] = []
-    failed: set[str] = set()
+    results: list[str | Exception | None] = [None] * len(rows)
     try:
-        for row in rows:
-            if row.stream in failed:
-                left.append(row.pk)
-                continue
-            try:
-                publish_payload(row.stream, row.payload)
-            except Exception as exc:
-                logger.warning("publishing %s from the outbox failed (%s); the relay will retry", row.stream, exc)
-                failed.add(row.stream)
-                left.append(row.pk)
-                continue
-            done.append(row.pk)
+        results[:] = publish_payloads([(row.stream, row.payload) for row in rows])
     finally:
-        if left or len(done) + len(left) < len(rows):
-            left += [row.pk for row in rows[len(done) + len(left) :]]
+        done: list[int] = []
+        left: list[int] = []
+        errors: dict[str, Exception] = {}
+        for row, result in zip(rows, results, strict=True):
+            (done if isinstance(result, str) else left).append(row.pk)
+            if isinstance(result, Exception):
+                errors.setdefault(row.stream, result)
+        for stream, error in errors.items():
+            logger.warning("publishing %s from the outbox failed (%s); the relay will retry", stream, error)
+        if left:
             OutboxEvent.objects.filter(pk__in=left).update(claim=None, claimed_until=None, attempts=F("attempts") + 1)
             metrics.outbox_retries.inc()
-        OutboxEvent.objects.filter(pk__in=done).delete()
+        _delete(done)
         with _finished:
             _finished.notify_all()
     return len(done)
 
 
-def relay(pks: list[int]) -> None:
-    """Publish these outbox rows now (the commit-time path). Never raises."""
+def _relay(rows: list[OutboxEvent]) -> None:
     try:
-        _publish_rows(_claim(Q(pk__in=pks)))
+        _publish_rows(_claim(rows))
     except Exception:
         logger.exception("outbox relay failed; the background relay will retry")
+
+
+def relay(pks: list[int]) -> None:
+    """Publish these outbox rows now. Never raises."""
+    _relay(list(OutboxEvent.objects.filter(pk__in=pks)))
 
 
 def hand_off_to_server() -> None:
@@ -220,7 +263,5 @@ def hand_off_to_server() -> None:
 def relay_pending(limit: int = 500) -> int:
     """Publish rows the commit-time path could not; returns how many were published."""
     old = Q(created_at__lt=timezone.now() - RELAY_AFTER)
-    pks = list(OutboxEvent.objects.filter(old).order_by("pk").values_list("pk", flat=True)[:limit])
-    if not pks:
-        return 0
-    return _publish_rows(_claim(Q(pk__in=pks)))
+    rows = list(OutboxEvent.objects.filter(old).order_by("pk")[:limit])
+    return _publish_rows(_claim(rows)) if rows else 0

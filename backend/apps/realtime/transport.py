@@ -19,11 +19,12 @@ way, but the hub hands it on outside its gap logic, and it never enters the hist
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -55,6 +56,10 @@ class Receiver(Protocol):
 
 class Transport(Protocol):
     def send(self, message: Message) -> None: ...
+    def send_many(self, messages: list[Message]) -> list[Exception | None]:
+        """Send in order within each stream; for each message, the error that stopped it or None."""
+        ...
+
     async def send_async(self, message: Message) -> None: ...
     async def attach(self, hub: Receiver) -> None: ...
     async def detach(self, hub: Receiver) -> None: ...
@@ -73,6 +78,11 @@ class LocalTransport:
     def send(self, message: Message) -> None:
         for hub in list(self._hubs):
             hub.post(message)
+
+    def send_many(self, messages: list[Message]) -> list[Exception | None]:
+        for message in messages:
+            self.send(message)
+        return [None] * len(messages)
 
     async def send_async(self, message: Message) -> None:
         self.send(message)
@@ -134,13 +144,41 @@ class LayerTransport:
                 self._loop = loop
             return self._loop
 
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run a coroutine on the publisher loop and wait for it (from synchronous code)."""
-        return asyncio.run_coroutine_threadsafe(coro, self._publisher_loop()).result(self.send_timeout)
-
     def send(self, message: Message) -> None:
-        layer = self.senders[self.shard(message["stream"])]
-        self.run(layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message}))
+        (error,) = self.send_many([message])
+        if error is not None:
+            raise error
+
+    def send_many(self, messages: list[Message]) -> list[Exception | None]:
+        """One hand-off to the publisher loop for all: the streams' sends run side by side,
+        each stream's in order (so its subscribers never see a newer event first)."""
+        results: list[Exception | None] = [TimeoutError(f"not sent within {self.send_timeout} s")] * len(messages)
+        by_stream: dict[str, list[int]] = {}
+        for n, message in enumerate(messages):
+            by_stream.setdefault(message["stream"], []).append(n)
+
+        async def send_stream(ns: list[int]) -> None:
+            for n in ns:
+                message = messages[n]
+                try:
+                    layer = self.senders[self.shard(message["stream"])]
+                    await layer.group_send(message["stream"], {"type": MESSAGE_TYPE, **message})
+                except Exception as exc:  # this stream's later messages wait for the relay
+                    for rest in ns[ns.index(n) :]:
+                        results[rest] = exc
+                    return
+                results[n] = None
+
+        async def send_all() -> None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.send_timeout):
+                    await asyncio.gather(*(send_stream(ns) for ns in by_stream.values()))
+
+        try:
+            asyncio.run_coroutine_threadsafe(send_all(), self._publisher_loop()).result(self.send_timeout + 1)
+        except Exception as exc:  # the publisher loop did not answer
+            return [exc if result is not None else None for result in results]
+        return results
 
     async def send_async(self, message: Message) -> None:
         """Publish from a server's event loop (ephemeral messages), without the hand-off to

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.core.api import represent
 from apps.realtime.messages import on_message
 from apps.realtime.publish import publish_ephemeral
 
@@ -18,7 +19,7 @@ from .views import get_request
 def comment_create(*, user: Any, data: dict[str, Any], request_id: int) -> dict[str, Any]:
     """The same service as `POST /api/requests/{id}/comments/`; the reply is the comment."""
     comment = services.comment_create(actor=user, request=get_request(user, request_id), body=data["body"])
-    return dict(RequestCommentSerializer(comment).data)
+    return represent(RequestCommentSerializer, comment)
 
 
 @on_message(request_item, "typing")

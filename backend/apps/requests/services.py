@@ -26,7 +26,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.selectors import Role, unit_members, user_has_unit_role, user_is_unit_member
 from apps.audit.services import AuditedModel, audit_record
-from apps.core.api import Conflict
+from apps.core.api import Conflict, represent
 from apps.documents.models import Crate
 from apps.notifications.services import notify_user
 from apps.realtime.publish import publish_on_commit
@@ -206,7 +206,7 @@ def comment_create(*, actor: Any, request: Request, body: str) -> Comment:
         action="created",
         object_id=comment.pk,
         request_id=request.pk,
-        data=dict(RequestCommentSerializer(comment).data),
+        data=represent(RequestCommentSerializer, comment),
         updated_by=actor.username,
     )
     for stream in REQUESTS.streams(request):

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
-from apps.core.api import Conflict
+from apps.core.api import Conflict, represent
 from apps.realtime.publish import publish_on_commit
 
 from .events import InvoiceUpdated
@@ -38,7 +38,7 @@ def _publish(invoice: Invoice, actor: Any) -> None:
             action=invoice.stage,
             object_id=invoice.pk,
             stage=invoice.stage,
-            data=dict(InvoiceSerializer(invoice).data),
+            data=represent(InvoiceSerializer, invoice),
             updated_by=actor.username if actor is not None else None,
         ),
     )
