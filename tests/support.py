@@ -320,7 +320,9 @@ class Server:
         return text[text.rfind("\n", 0, at) + 1 : at + 8000]
 
     def __enter__(self) -> Server:
-        return self.start()
+        # `with Server(env).start(migrate=False) as b` has started it already: a second
+        # start would leave the first process running after the test.
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

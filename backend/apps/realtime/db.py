@@ -13,6 +13,8 @@ would outlive it. These threads live as long as the process, so their connection
 A kept connection may have died meanwhile (the database restarted, an idle timeout): each
 call checks its connection before the first query, as Django's `CONN_HEALTH_CHECKS` does
 (`SELECT 1` on Postgres, nothing on SQLite), and connects again if it no longer answers.
+With Django's connection pool (Postgres, `DB_POOL`) a thread hands its connection back to
+the pool after each call instead: the pool keeps it open and checks it when it is next taken.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ _executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="realtime
 
 def _keep_connections() -> None:
     for conn in connections.all(initialized_only=True):
+        if getattr(conn, "pool", None) is not None:
+            conn.close()  # back to the pool, which checks it when it is taken again
+            continue
         conn.close_at = None  # never obsolete: the thread outlives any request
         # Check it before the next call's first query (set here: connect() resets it).
         conn.health_check_enabled = True  # type: ignore[attr-defined]  # (not in django-stubs)

@@ -111,6 +111,19 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+# Under ASGI each HTTP request runs in a thread of its own, so without a pool every request
+# opens a connection (7-8 ms on the machine of docs/performance.md, and a Postgres backend
+# forked per request). Django's pool (psycopg_pool) hands connections from thread to thread;
+# DB_POOL is its size per process, 0 for a connection per request.
+DB_POOL = env_int("DB_POOL", 10)
+_postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgres and DB_POOL > 0 and not DATABASES["default"]["CONN_MAX_AGE"]:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection as it hands it out
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": DB_POOL,
+        "timeout": 10,  # a request waits this long for a free connection, then fails
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (request handlers, task pool, outbox relay) write to one file: take
     # the write lock when a transaction begins (a deferred one that upgrades later fails at
