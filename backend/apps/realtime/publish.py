@@ -211,8 +211,9 @@ def _delete(pks: list[int]) -> None:
         return
     connection = connections[OutboxEvent.objects.db]
     table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+    column = connection.ops.quote_name(OutboxEvent._meta.pk.attname)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)  # noqa: S608
+        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(pks))})", pks)  # noqa: S608
 
 
 def _publish_rows(rows: list[OutboxEvent]) -> int:
