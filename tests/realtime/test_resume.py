@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from apps.realtime import hub, transport
-from apps.realtime.history import get_history
+from apps.realtime.history import MemoryHistory, RedisHistory, get_history
 from apps.realtime.hub import get_hub
 from apps.realtime.publish import publish
 from tests import support
@@ -133,6 +133,47 @@ async def test_a_lost_event_on_a_quiet_stream_is_filled_when_the_hub_rejoins(
     ws, _, _, lost_id = await _one_event_then_one_lost(demo)
     assert await (await get_hub()).rejoin()
     assert (await receive(ws))["id"] == lost_id
+    await ws.disconnect()
+
+
+def forget(stream: str) -> None:
+    """The history loses the stream, as when Redis restarts empty."""
+    history = get_history()
+    if isinstance(history, MemoryHistory):
+        history._streams.pop(stream, None)
+        history._added.pop(stream, None)
+    else:
+        assert isinstance(history, RedisHistory)
+        history.shard(stream).sync.delete(history.key(stream))
+
+
+@pytest.mark.parametrize("noticed_by", ["rejoin", "next event"])
+async def test_after_the_history_restarted_empty_the_reset_is_followed_by_the_events_it_holds(
+    noticed_by: str, layer: str, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history forgot the stream (Redis restarted empty) and the first event after that
+    reached the history alone (the hub had not rejoined yet). The hub notices on its rejoin,
+    or when the next event's `prev` is not the last it delivered: the gap before the lost
+    event cannot be filled, so the subscribers get `stream.reset`; the history holds every
+    event since whole, so they get those events too, in order and once each."""
+    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 3600.0)
+    north = await sync_to_async(demo.unit)("North")
+    stream = f"requests.unit.{north.pk}"
+    token = await sync_to_async(demo.token)("alice")
+    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
+    await ready(ws)
+    first = await sync_to_async(publish_n)(stream, 1)
+    assert (await receive(ws))["id"] == first[0]
+    await sync_to_async(forget)(stream)
+    append = sync_to_async(get_history().append)
+    lost, prev = await append(stream, json.dumps({"type": "request.updated", "n": "after the restart"}))
+    assert prev is None
+    if noticed_by == "rejoin":
+        assert await (await get_hub()).rejoin()
+    after = await sync_to_async(publish_n)(stream, 1)
+    assert await receive(ws) == {"type": "stream.reset", "stream": stream}
+    assert [(await receive(ws))["id"] for _ in range(2)] == [lost, after[0]]
+    assert await support.nothing_more(ws), "an event arrived twice"
     await ws.disconnect()
 
 

@@ -242,10 +242,17 @@ class Hub:
         task.add_done_callback(self.tasks.discard)
 
     async def _fill(self, stream: str, after: str, latest: str | None = None) -> None:
-        """Deliver the history after `after` (buffering live messages meanwhile), or reset;
-        after a reset the stream continues from `latest`, the newest id known, if given."""
+        """Deliver the history after `after` (buffering live messages meanwhile), or reset.
+        After a reset the stream continues with the events the history holds whole (Redis
+        restarted empty: every event since is there, and none of them may be lost), else
+        from the first live message, else from `latest`, the newest id known, if given."""
+        history = get_history()
+        since: list[tuple[str, str]] | None = None
         try:
-            entries = await get_history().read_after(stream, after)
+            entries = await history.read_after(stream, after)
+            if entries is None and ids.parse(after) != EMPTY:
+                whole = await history.read_after(stream, ids.format_id(*EMPTY))
+                since = [entry for entry in whole or [] if ids.parse(entry[0]) > ids.parse(after)]
         except Exception as exc:
             logger.warning("history read for %s failed: %s", stream, exc)
             entries = None
@@ -255,18 +262,19 @@ class Hub:
             logger.warning("stream %s: gap after %s cannot be filled; sending stream.reset", stream, after)
             for subscriber in list(local):
                 subscriber.reset(stream)
-            if pending:
+            if since:
+                entries = since
+            elif pending:
                 self._last[stream] = ids.parse(pending[0]["id"])
                 for subscriber in list(local):
                     subscriber.push(stream, pending[0]["id"], pending[0]["frame"])
                 pending = pending[1:]
             elif latest is not None and stream in self._subscribers:
                 self._last[stream] = ids.parse(latest)  # the subscribers refetch up to here
-        else:
-            for event_id, frame in entries:
-                self._last[stream] = ids.parse(event_id)
-                for subscriber in list(local):
-                    subscriber.push(stream, event_id, frame)
+        for event_id, frame in entries or []:
+            self._last[stream] = ids.parse(event_id)
+            for subscriber in list(local):
+                subscriber.push(stream, event_id, frame)
         for message in pending:
             self.deliver(message)
 
