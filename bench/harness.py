@@ -220,6 +220,7 @@ class Runner:
         return {"connected": report.ok, "expected": len(log.t0) * report.ok, "received": collected.received}
 
     async def _fanout(self, target: Target, scenario: Scenario, http: HttpClient, meters: Meters) -> dict[str, Any]:
+        await asyncio.to_thread(target.prepare_groups, scenario.groups)
         rss_before = meters.server.rss_bytes()
         connected = await self._connect(target, scenario, scenario.sockets, scenario.groups)
         try:

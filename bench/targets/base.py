@@ -120,6 +120,9 @@ class Target(ABC):
     def configure(self, kind: str) -> None:  # noqa: B027 (optional hook)
         """Called before each start with the kind of the scenario about to run."""
 
+    def prepare_groups(self, groups: int) -> None:  # noqa: B027 (optional hook)
+        """Called before a fan-out scenario connects its clients, with its number of groups."""
+
     def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
         """The sockets of `units` x `per_unit` users: by default `per_unit` sockets on each group."""
         return [TenantSocket(self.stream_url("ws", g), g) for g in range(units) for _ in range(per_unit)]

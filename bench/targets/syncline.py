@@ -7,7 +7,11 @@ requests.unit.<unit>&token=...`; events are requests created with `POST /api/req
 whose envelope carries the title in `data.title`. When the backend cannot be set up or
 started, the target is skipped with the reason (the command and the end of its output).
 
-Multi-tenant scenarios use `seed_load` instead: every user of every unit plays one socket on
+Fan-out over several groups (`ws:100x50@10`) uses `seed_load --units G --users-per-unit 1`:
+group g is load unit g, its sockets and its events are those of the unit's one member (the
+per-user cap lifted as for one group).
+
+Multi-tenant scenarios use `seed_load` too: every user of every unit plays one socket on
 the multiplexed `/ws/` with their own token, subscribed to the unit's `requests.unit.<id>` and
 `crates.unit.<id>` and their `notifications.user.<id>`; events are created by the unit's members.
 There the per-user socket cap keeps its default.
@@ -35,8 +39,8 @@ class SynclineTarget(Target):
 
     name = "syncline"
     transports = frozenset({"ws", "sse"})
-    # The demo data has one unit that `bob` belongs to; there is no API to create units.
-    max_groups = 1
+    # One group is the demo unit North; more are load units (`seed_load`, see prepare_groups).
+    max_groups = 10_000
     asgi_server: ClassVar[str] = "daphne"
     channel_layer: ClassVar[str] = "redis"
 
@@ -47,8 +51,10 @@ class SynclineTarget(Target):
         self.access = ""
         self.unit_id = 0
         self.lift_user_cap = True
-        # Multi-tenant data: per unit index, (unit id, access tokens of its members).
+        # Load units: per unit index, (unit id, access tokens of its members). Fan-out over several
+        # groups uses the first member of each; multi-tenant scenarios every member.
         self.tenants: list[tuple[int, list[str]]] = []
+        self.grouped = False
 
     def _env(self) -> dict[str, str]:
         assert self.redis is not None and self.database is not None
@@ -86,18 +92,31 @@ class SynclineTarget(Target):
     def configure(self, kind: str) -> None:
         """Multi-tenant scenarios play each user with their own token: keep the per-user cap."""
         self.lift_user_cap = kind != "tenants"
+        self.grouped = False
 
-    def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
-        """`seed_load --units U --users-per-unit M` (idempotent; once per size and run), then a
-        socket per member on `/ws/`, subscribed to its unit's two streams and its notifications."""
+    def _load_units(self, units: int, per_unit: int) -> dict[str, Any]:
+        """`seed_load --units U --users-per-unit M` (idempotent; once per size and run); its tokens file."""
         tokens = self.workdir / f"tokens-{units}x{per_unit}.json"
         if not tokens.exists():
             argv = [str(VENV_BIN / "python"), "manage.py", "seed_load", "--units", str(units)]
             argv += ["--users-per-unit", str(per_unit), "--ttl", str(TENANT_TOKEN_TTL_S), "--out", str(tokens)]
             log = self.workdir / "setup.log"
             run_once([*argv, "--force"], cwd=BACKEND_DIR, env=self._env(), log=log, timeout_s=SETUP_TIMEOUT_S)
-        document = json.loads(tokens.read_text())
+        document: dict[str, Any] = json.loads(tokens.read_text())
         self.tenants = [(u["id"], [m["access"] for m in u["members"]]) for u in document["units"]]
+        return document
+
+    def prepare_groups(self, groups: int) -> None:
+        """One group: the demo unit. More: `groups` load units of one member each."""
+        self.grouped = groups > 1
+        if self.grouped:
+            self._load_units(groups, 1)
+
+    def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
+        """The load units, then a socket per member on `/ws/`, subscribed to its unit's two
+        streams and its notifications."""
+        self.grouped = False
+        document = self._load_units(units, per_unit)
         sockets = []
         for group, unit in enumerate(document["units"]):
             for member in unit["members"]:
@@ -162,16 +181,27 @@ class SynclineTarget(Target):
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access}"}
 
+    def _group(self, group: int) -> tuple[int, str]:
+        """The unit of a group and the token of the user who plays it."""
+        if self.grouped:
+            unit_id, tokens = self.tenants[group]
+            return unit_id, tokens[0]
+        return self.unit_id, self.access
+
     def stream_url(self, transport: str, group: int) -> str:
-        """The unit's request stream; `group` is always 0 (one unit)."""
+        """The group's unit's request stream."""
+        unit_id, token = self._group(group)
         if transport == "ws":
-            return f"{self.ws_base}/ws/requests/{self.unit_id}/?token={self.access}"
-        return f"{self.base_url}/api/events/?channel=requests.unit.{self.unit_id}&token={self.access}"
+            return f"{self.ws_base}/ws/requests/{unit_id}/?token={token}"
+        return f"{self.base_url}/api/events/?channel=requests.unit.{unit_id}&token={token}"
 
     async def post_event(self, http: HttpClient, key: int, group: int) -> int:
-        """`POST /api/requests/` creates a storage request titled `bench-<key>`."""
-        body = {"unit": self.unit_id, "request_type": "storage", "title": event_title(key)}
-        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=self._auth())
+        """`POST /api/requests/` creates a storage request titled `bench-<key>` in the group's unit."""
+        unit_id, token = self._group(group)
+        body = {"unit": unit_id, "request_type": "storage", "title": event_title(key)}
+        response = await http.post(
+            f"{self.base_url}/api/requests/", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         return response.status_code
 
 
