@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_unit_ids
-from apps.core.api import query_filters
+from apps.core.api import query_filters, represent
 from apps.core.schema import ERROR, AutoSchema
 
 from . import services
@@ -53,7 +53,7 @@ class RequestListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         created = services.request_create(actor=request.user, unit_id=data.pop("unit").pk, **data)
-        return Response(RequestSerializer(created).data, status=status.HTTP_201_CREATED)
+        return Response(represent(RequestSerializer, created), status=status.HTTP_201_CREATED)
 
 
 class RequestDetailApi(APIView):
