@@ -110,10 +110,10 @@ def _outbox_statements(queries: list[dict[str, str]]) -> list[str]:
     return [q["sql"].split()[0] for q in queries if "realtime_outboxevent" in q["sql"] and "INSERT" not in q["sql"]]
 
 
-def test_a_transaction_s_events_take_one_read_and_one_delete(memory_layer: str, demo: support.Demo) -> None:
-    """The commit hook knows its rows, claimed as they were written: it checks their streams
-    for anything older with one SELECT and deletes what it published with one DELETE, however
-    many events the transaction had."""
+def test_a_transaction_s_events_take_one_claim_one_read_and_one_delete(memory_layer: str, demo: support.Demo) -> None:
+    """The commit hook knows its rows: it claims them (and anything older left in their
+    streams) with one UPDATE, checks the streams with one SELECT and deletes what it published
+    with one DELETE, however many events the transaction had."""
     import asyncio
 
     from django.db import connection, transaction
@@ -123,14 +123,14 @@ def test_a_transaction_s_events_take_one_read_and_one_delete(memory_layer: str, 
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         for n in range(6):
             publish_on_commit(f"requests.unit.{(north, south)[n % 2]}", {"type": "request.updated", "n": n})
-    assert _outbox_statements(queries.captured_queries) == ["SELECT", "DELETE"]
+    assert _outbox_statements(queries.captured_queries) == ["UPDATE", "SELECT", "DELETE"]
     assert OutboxEvent.objects.count() == 0
     for unit, expected in ((north, [0, 2, 4]), (south, [1, 3, 5])):
         frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(f"requests.unit.{unit}"))]
         assert [f["n"] for f in frames] == expected
 
 
-def test_an_older_event_left_in_a_stream_is_claimed_and_published_first(memory_layer: str, demo: support.Demo) -> None:
+def test_an_older_event_left_in_a_stream_costs_one_more_read(memory_layer: str, demo: support.Demo) -> None:
     import asyncio
 
     from django.db import connection
@@ -140,8 +140,7 @@ def test_an_older_event_left_in_a_stream_is_claimed_and_published_first(memory_l
     OutboxEvent.objects.create(stream=stream, payload=json.dumps({"type": "request.updated", "n": 1}))
     with CaptureQueriesContext(connection) as queries:
         publish_on_commit(stream, {"type": "request.updated", "action": "updated", "n": 2})
-    # the read finds it; claim it with ours, read the stream again, load it, publish, delete
-    assert _outbox_statements(queries.captured_queries) == ["SELECT", "UPDATE", "SELECT", "SELECT", "DELETE"]
+    assert _outbox_statements(queries.captured_queries) == ["UPDATE", "SELECT", "SELECT", "DELETE"]
     frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
     assert [f["n"] for f in frames] == [1, 2]
 
@@ -179,34 +178,11 @@ async def test_a_transaction_s_events_reach_a_subscriber_in_order_on_every_trans
     assert [n for n, _ in got[streams[1]]] == list(range(1, 20, 2))
 
 
-def test_a_long_transaction_s_rows_are_claimed_again_before_they_are_published(
+def test_a_row_whose_publisher_died_after_commit_is_relayed_after_relay_after(
     memory_layer: str, demo: support.Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows are claimed as they are written; when less than half the claim is left at commit
-    (here: the claim made longer after the insert), the commit hook claims them again first,
-    so the relay cannot take them while they are being published."""
-    import asyncio
-    import datetime
-
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
-
-    from apps.realtime import publish
-
-    stream = f"requests.unit.{demo.unit('North').pk}"
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        publish_on_commit(stream, {"type": "request.updated", "n": 1})
-        monkeypatch.setattr(publish, "CLAIM_FOR", datetime.timedelta(hours=1))
-    assert _outbox_statements(queries.captured_queries) == ["UPDATE", "SELECT", "DELETE"]
-    frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
-    assert [f["n"] for f in frames] == [1]
-
-
-def test_a_row_whose_publisher_died_after_commit_is_relayed_once_its_claim_runs_out(
-    memory_layer: str, demo: support.Demo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The process committed and died before publishing: its row stays claimed, so the relay
-    leaves it (it may still be on its way) until the claim runs out, then publishes it."""
+    """The process committed and died before publishing: the relay leaves a fresh row to its
+    publisher (it may still be on its way) and publishes it once it is RELAY_AFTER old."""
     import asyncio
     import datetime
 
@@ -215,15 +191,13 @@ def test_a_row_whose_publisher_died_after_commit_is_relayed_once_its_claim_runs_
     from apps.realtime import publish
 
     stream = f"requests.unit.{demo.unit('North').pk}"
-    monkeypatch.setattr(publish, "_relay", lambda rows, token=None: None)  # dies before publishing
+    monkeypatch.setattr(publish, "_relay", lambda rows: None)  # dies before publishing
     with transaction.atomic():
         publish_on_commit(stream, {"type": "request.updated", "n": 1})
     monkeypatch.undo()
-    long_ago = datetime.datetime.now(datetime.UTC) - RELAY_AFTER * 2
-    OutboxEvent.objects.update(created_at=long_ago)
-    assert relay_once() == 0, "claimed: the relay leaves it"
+    assert relay_once() == 0, "fresh: the relay leaves it to its publisher"
     assert asyncio.run(get_history().entries(stream)) == []
-    OutboxEvent.objects.update(claimed_until=long_ago)
+    OutboxEvent.objects.update(created_at=datetime.datetime.now(datetime.UTC) - RELAY_AFTER * 2)
     assert relay_once() == 1
     frames = [json.loads(f) for _, f in asyncio.run(get_history().entries(stream))]
     assert [f["n"] for f in frames] == [1]
@@ -232,9 +206,9 @@ def test_a_row_whose_publisher_died_after_commit_is_relayed_once_its_claim_runs_
 def test_rows_of_a_savepoint_between_a_transaction_s_rows_go_out_in_order_without_waiting(
     memory_layer: str, demo: support.Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A savepoint's events have their own commit hook; every hook of a transaction claims
-    with one token, so the outer hook, which runs first, publishes the savepoint's row that
-    precedes its own instead of waiting for it as for another publisher's."""
+    """A savepoint's events have their own commit hook; the outer hook, which runs first,
+    publishes the savepoint's row that precedes its own instead of waiting for it as for
+    another publisher's."""
     import asyncio
 
     from django.db import transaction

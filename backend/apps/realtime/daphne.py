@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import gc
 import time
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -476,15 +477,46 @@ class GracefulServer(Server):
 CLOSE_HANDSHAKE_TIMEOUT = 5.0
 
 
+class _WebSocketProtocol(WebSocketProtocol):
+    """Daphne's protocol, lighter while a socket is open: once the handshake is done, its raw
+    request and response and autobahn's parsed headers go (Daphne built the scope's own
+    headers from them; nothing reads them again). And see `_WebSocketFactory`."""
+
+    def onOpen(self) -> None:  # noqa: N802 - autobahn's name
+        super().onOpen()
+        self.http_request_data = self.http_response_data = b""
+        self.http_headers = self.request.headers = {}
+
+
 class _WebSocketFactory(WebSocketFactory):
     """Daphne's factory, but a connection failed by the protocol (an oversized frame) gets
     its close frame (1009) before the TCP connection drops, so the client reads the code;
-    and a client has CLOSE_HANDSHAKE_TIMEOUT seconds to answer a close frame."""
+    and a client has CLOSE_HANDSHAKE_TIMEOUT seconds to answer a close frame.
+
+    Its options live on a protocol class of its own: autobahn copies every option it finds
+    missing on a new connection from the factory onto the connection (29 attributes on each
+    socket), and it finds none missing there."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.protocol = type("WebSocketProtocol", (_WebSocketProtocol,), {})
+        super().__init__(*args, **kwargs)
 
     def resetProtocolOptions(self) -> None:  # noqa: N802 - autobahn's name
         super().resetProtocolOptions()
         self.failByDrop = False
         self.closeHandshakeTimeout = CLOSE_HANDSHAKE_TIMEOUT
+        self._share_options()
+
+    def setProtocolOptions(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - autobahn's name
+        super().setProtocolOptions(*args, **kwargs)
+        self._share_options()
+
+    def _share_options(self) -> None:
+        for name in self.protocol.CONFIG_ATTRS:
+            if hasattr(self, name):
+                value = getattr(self, name)
+                # An option that is a function (perMessageCompressionAccept) must not become a method.
+                setattr(self.protocol, name, staticmethod(value) if isinstance(value, types.FunctionType) else value)
 
 
 # The frame limit, enforced where frames arrive: autobahn closes with 1009 itself (Daphne

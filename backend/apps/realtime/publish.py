@@ -128,84 +128,58 @@ async def publish_ephemeral(stream: str, message: dict[str, Any]) -> None:
 
 def publish_on_commit(stream: str, event: Event | dict[str, Any]) -> None:
     """Publish after the current transaction commits (at once outside a transaction)."""
-    payload = encode(stream, event)
+    row = OutboxEvent.objects.create(stream=stream, payload=encode(stream, event))
     if _handed_off:
-        OutboxEvent.objects.create(stream=stream, payload=payload)
         return
-    # The row is claimed as it is written (by its transaction's token), so that publishing
-    # it after commit needs no UPDATE; nobody else sees it before the commit anyway.
     connection = transaction.get_connection()
-    hook = _batch(connection) if connection.in_atomic_block else None
-    token = hook.token if hook is not None else uuid.uuid4()
-    row = OutboxEvent.objects.create(
-        stream=stream, payload=payload, claim=token, claimed_until=timezone.now() + CLAIM_FOR
-    )
-    if hook is None:
-        _relay([row], token)
-    else:
-        hook.rows.append(row)
+    if not connection.in_atomic_block:
+        _relay([row])
+        return
+    _batch(connection).rows.append(row)
 
 
 class _Relay:
-    """One commit hook relays every event of a transaction (one read, one publish, one delete)."""
+    """One commit hook relays every event of a transaction (one claim, one publish, one delete)."""
 
-    def __init__(self, token: uuid.UUID) -> None:
-        self.token = token
+    def __init__(self) -> None:
         self.rows: list[OutboxEvent] = []
 
     def __call__(self) -> None:
-        _relay(self.rows, self.token)
+        _relay(self.rows)
 
 
 def _batch(connection: Any) -> _Relay:
     # Reuse this transaction's hook when it was registered at the same savepoint depth:
     # Django drops hooks of a savepoint that rolls back, so a hook from an inner savepoint
     # must not collect the outer block's events. (A row that rolled back is harmless: the
-    # read does not find it.) Every hook of a transaction claims with the same token: the
-    # first to run publishes, in order, the rows of the later ones that precede its own.
+    # claim does not find it.)
     savepoints = set(connection.savepoint_ids)
-    token = None
     for sids, func, _robust in connection.run_on_commit:
-        if isinstance(func, _Relay):
-            if sids == savepoints:
-                return func
-            token = func.token
-    hook = _Relay(token or uuid.uuid4())
+        if isinstance(func, _Relay) and sids == savepoints:
+            return func
+    hook = _Relay()
     transaction.on_commit(hook)
     return hook
 
 
-def _claim(rows: list[OutboxEvent], token: uuid.UUID | None = None) -> list[OutboxEvent]:
+def _claim(rows: list[OutboxEvent]) -> list[OutboxEvent]:
     """Claim these rows for publishing, with the older rows of their streams that nobody is
     publishing (left by a failure), so that within a stream events go out in commit order.
     An older row another publisher holds is being published right now: wait for it briefly;
     if it is still there, leave this stream's rows to the relay, which keeps the order.
 
-    `rows` carry their stream and payload (the commit hook has them from the insert), and
-    those written by `publish_on_commit` are claimed already by `token`: the usual case,
-    nothing older in the streams, is one narrow SELECT. Rows claimed more than `CLAIM_FOR / 2`
-    ago (a long transaction) are claimed again first, so the claim cannot run out while
-    they are published."""
+    `rows` carry their stream and payload (the commit hook has them from the insert), so the
+    usual case, nothing older in the streams, is one UPDATE and one narrow SELECT."""
     if not rows:
         return []
+    token = uuid.uuid4()
     now = timezone.now()
     claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     scope = OutboxEvent.objects.filter(stream__in={row.stream for row in rows}, pk__lte=max(row.pk for row in rows))
-    fresh = token is not None and all(
-        row.claim == token and row.claimed_until is not None and row.claimed_until - now > CLAIM_FOR / 2 for row in rows
-    )
-    if token is None:
-        token = uuid.uuid4()
-    present: list[tuple[int, str, uuid.UUID | None, Any]] = []
-    if fresh:
-        present = list(scope.values_list("pk", "stream", "claim", "claimed_until"))
-        # An older row nobody holds (left by a failure) is claimed with the rest.
-        fresh = not any(claim != token and (until is None or until < now) for _, _, claim, until in present)
-    if not fresh:
-        scope.filter(claimable | Q(claim=token)).update(claim=token, claimed_until=now + CLAIM_FOR)
-        present = list(scope.values_list("pk", "stream", "claim", "claimed_until"))
+    scope.filter(claimable).update(claim=token, claimed_until=now + CLAIM_FOR)
+    present = list(scope.values_list("pk", "stream", "claim"))
     known = {row.pk: row for row in rows}
-    mine = {pk for pk, _, claim, _ in present if claim == token}
+    mine = {pk for pk, _, claim in present if claim == token}
     left_by_others = mine - known.keys()
     claimed = sorted(
         [known[pk] for pk in mine & known.keys()]
@@ -215,7 +189,7 @@ def _claim(rows: list[OutboxEvent], token: uuid.UUID | None = None) -> list[Outb
     first: dict[str, int] = {}
     for row in claimed:
         first.setdefault(row.stream, row.pk)
-    held = [(stream, pk) for pk, stream, claim, _ in present if claim != token]
+    held = [(stream, pk) for pk, stream, claim in present if claim != token]
     deadline = time.monotonic() + HELD_WAIT
     while True:
         waiting = {stream for stream, pk in held if stream in first and pk < first[stream]}
@@ -267,9 +241,9 @@ def _publish_rows(rows: list[OutboxEvent]) -> int:
     return len(done)
 
 
-def _relay(rows: list[OutboxEvent], token: uuid.UUID | None = None) -> None:
+def _relay(rows: list[OutboxEvent]) -> None:
     try:
-        _publish_rows(_claim(rows, token))
+        _publish_rows(_claim(rows))
     except Exception:
         logger.exception("outbox relay failed; the background relay will retry")
 
