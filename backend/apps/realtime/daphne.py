@@ -498,7 +498,7 @@ class _WebSocketFactory(WebSocketFactory):
     socket), and it finds none missing there."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.protocol = type("WebSocketProtocol", (_WebSocketProtocol,), {})
+        self.protocol: type[_WebSocketProtocol] = type("WebSocketProtocol", (_WebSocketProtocol,), {})
         super().__init__(*args, **kwargs)
 
     def resetProtocolOptions(self) -> None:  # noqa: N802 - autobahn's name
