@@ -14,7 +14,7 @@ from typing import Any
 
 from twisted.internet.testing import StringTransport
 
-from apps.realtime.daphne import _WebSocketFactory
+from apps.realtime.daphne import Inbox, _WebSocketFactory
 
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 HANDSHAKE = (
@@ -76,3 +76,26 @@ def test_an_open_socket_drops_its_handshake_and_still_works() -> None:
     transport.clear()
     protocol.handle_reply({"type": "websocket.send", "text": "hello"})
     assert transport.value() == b"\x81\x05hello"
+
+
+async def test_the_inbox_hands_messages_over_in_order_to_waiting_and_later_getters() -> None:
+    inbox = Inbox()
+    inbox.put_nowait(1)
+    assert await inbox.get() == 1
+    waiting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait(2)
+    inbox.put_nowait(3)
+    assert await waiting == 2
+    assert await inbox.get() == 3
+
+
+async def test_an_inbox_getter_cancelled_after_being_woken_leaves_the_message_to_the_next() -> None:
+    inbox = Inbox()
+    first, second = asyncio.ensure_future(inbox.get()), asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait("message")  # wakes `first`...
+    first.cancel()  # ...which is cancelled before it runs
+    assert await asyncio.wait_for(second, 5) == "message"
+    assert first.cancelled()
+    assert inbox.getters == [] and inbox.items == []

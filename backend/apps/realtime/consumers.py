@@ -290,8 +290,9 @@ class RealtimeConsumer(SocketConsumer, StreamSubscriber):
             await authorize(self.user, stream, name, params)
         except Refused as refused:
             return self._error(refused.stream or name, refused.code, refused.detail)
-        self._send({"type": "subscribed", "stream": name})
-        await self.subscribe(stream, name, last_event_id)
+        # Acknowledged once live: an event committed after `subscribed` reaches this socket.
+        acknowledge = {"type": "subscribed", "stream": name}
+        await self.subscribe(stream, name, last_event_id, joined=lambda: self._send(acknowledge))
 
     async def on_unsubscribe(self, body: dict[str, Any]) -> None:
         name = body.get("stream")

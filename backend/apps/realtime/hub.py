@@ -24,12 +24,13 @@ it still holds every event it was given, else the subscribers get `stream.reset`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
 import time
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
 from . import ids, metrics
@@ -76,7 +77,10 @@ class Hub:
         self._filling: dict[str, list[Message]] = {}
         self._tail_checks: dict[str, asyncio.TimerHandle] = {}
         self._connections: dict[int, set[Connection]] = {}
-        self._lock = asyncio.Lock()
+        # One lock per stream (with how many hold or wait for it): joining and leaving a stream
+        # never interleave, and streams join side by side (a thousand new streams at once
+        # used to queue behind one another's Redis round trips, their sockets not yet live).
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def stream_counts(self) -> dict[str, int]:
         """Local subscribers of each stream."""
@@ -87,17 +91,38 @@ class Hub:
             return len(self._subscribers.get(stream, ()))
         return sum(len(s) for s in self._subscribers.values())
 
+    @contextlib.asynccontextmanager
+    async def _stream_lock(self, stream: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(stream) or (asyncio.Lock(), 0)
+        self._locks[stream] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[stream]
+            if users == 1:
+                del self._locks[stream]
+            else:
+                self._locks[stream] = (lock, users - 1)
+
     async def subscribe(self, stream: str, subscriber: Subscriber) -> None:
-        async with self._lock:
+        """Add a subscriber; on return the stream is live here (joined on the transport)."""
+        local = self._subscribers.get(stream)
+        if local is not None:
+            local.add(subscriber)
+            return
+        async with self._stream_lock(stream):
             local = self._subscribers.get(stream)
             if local is None:
                 # Where the stream stands before joining: an event published between the two
-                # is then a gap the next event or a reconcile fills, never a silent loss.
+                # is a gap, which the reconcile right after the join fills (or the next event).
                 start = await self._position(stream)
                 await get_transport().join(self, stream)
                 local = self._subscribers[stream] = set()
                 if start is not None:
                     self._last[stream] = start
+                if stream not in self._tail_checks:
+                    self._tail_checks[stream] = self.loop.call_later(TAIL_CHECK_AFTER, self._check_tail, stream)
             local.add(subscriber)
 
     async def _position(self, stream: str) -> tuple[int, int] | None:
@@ -109,7 +134,7 @@ class Hub:
         return ids.parse(newest) if newest else EMPTY
 
     async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None:
-        async with self._lock:
+        async with self._stream_lock(stream):
             local = self._subscribers.get(stream)
             if local is None:
                 return
@@ -130,14 +155,15 @@ class Hub:
         """Join every stream again (after Redis comes back it may have forgotten us), or those
         `where` picks (the streams of one Redis), then reconcile them. False when the
         transport is still unreachable: call again."""
-        async with self._lock:
-            streams = [s for s in [CONTROL_STREAM, *self._subscribers] if where is None or where(s)]
-            try:
-                for stream in streams:
-                    await get_transport().join(self, stream)
-            except Exception as exc:
-                logger.warning("rejoining the streams failed: %s", exc)
-                return False
+        streams = [s for s in [CONTROL_STREAM, *self._subscribers] if where is None or where(s)]
+        try:
+            for stream in streams:
+                async with self._stream_lock(stream):
+                    if stream == CONTROL_STREAM or stream in self._subscribers:  # not left meanwhile
+                        await get_transport().join(self, stream)
+        except Exception as exc:
+            logger.warning("rejoining the streams failed: %s", exc)
+            return False
         await self.reconcile([stream for stream in streams if stream != CONTROL_STREAM])
         return True
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from . import ids, metrics
@@ -73,17 +74,24 @@ class StreamSubscriber:
         raise NotImplementedError
 
     # -- subscriptions -----------------------------------------------------------------
-    async def subscribe(self, stream: Stream, name: str, last_event_id: str | None) -> None:
+    async def subscribe(
+        self, stream: Stream, name: str, last_event_id: str | None, joined: Callable[[], None] | None = None
+    ) -> None:
         """Join `name`; replay from `last_event_id`, or send the latest event where the
-        stream asks for it; live events that arrive meanwhile wait and are deduplicated."""
+        stream asks for it; live events that arrive meanwhile wait and are deduplicated.
+        `joined` is called once the stream is live for this connection, before any replay."""
         assert self.hub is not None
         if name in self.subscriptions:
+            if joined is not None:
+                joined()
             return
         self.subscriptions[name] = stream
         if stream.presence:
             self._presence_waiting[name] = []
         buffered = self._replaying[name] = []
         await self.hub.subscribe(name, self)
+        if joined is not None:
+            joined()
         last_sent: tuple[int, int] | None = None
         history = get_history()
         try:
