@@ -134,6 +134,7 @@ class Runner:
         self, target: Target, scenario: Scenario, sockets: int, groups: int, *, spread_s: float = 0.0
     ) -> ConnectReport:
         urls = [target.stream_url(scenario.transport, g) for g in range(groups)]
+        subscribe = [target.subscriptions(scenario.transport, g) for g in range(groups)]
         concurrency = sockets if spread_s else self.options.connect_concurrency
         return await self.client.connect(
             scenario.transport,
@@ -143,6 +144,7 @@ class Runner:
             concurrency=concurrency,
             spread_s=spread_s,
             timeout_s=self.options.connect_timeout_s,
+            subscribe=subscribe if any(subscribe) else None,
         )
 
     async def _post(

@@ -123,6 +123,11 @@ class Target(ABC):
     def prepare_groups(self, groups: int) -> None:  # noqa: B027 (optional hook)
         """Called before a fan-out scenario connects its clients, with its number of groups."""
 
+    def subscriptions(self, transport: str, group: int) -> tuple[str, ...]:
+        """Streams a client of `group` subscribes to once open (a multiplexed socket), counting as
+        connected when each is acknowledged; by default none (the URL is the subscription)."""
+        return ()
+
     def prepare_tenants(self, units: int, per_unit: int) -> list[TenantSocket]:
         """The sockets of `units` x `per_unit` users: by default `per_unit` sockets on each group."""
         return [TenantSocket(self.stream_url("ws", g), g) for g in range(units) for _ in range(per_unit)]

@@ -9,7 +9,9 @@ started, the target is skipped with the reason (the command and the end of its o
 
 Fan-out over several groups (`ws:100x50@10`) uses `seed_load --units G --users-per-unit 1`:
 group g is load unit g, its sockets and its events are those of the unit's one member (the
-per-user cap lifted as for one group).
+per-user cap lifted as for one group); its WebSockets open the multiplexed `/ws/` and
+subscribe to the unit's `requests.unit.<id>`, counting as connected once `subscribed`, which
+the server answers when the stream is live (a stream route has no such answer).
 
 Multi-tenant scenarios use `seed_load` too: every user of every unit plays one socket on
 the multiplexed `/ws/` with their own token, subscribed to the unit's `requests.unit.<id>` and
@@ -189,11 +191,17 @@ class SynclineTarget(Target):
         return self.unit_id, self.access
 
     def stream_url(self, transport: str, group: int) -> str:
-        """The group's unit's request stream."""
+        """The group's unit's request stream (several groups over WebSocket: `/ws/`, see subscriptions)."""
         unit_id, token = self._group(group)
+        if transport == "ws" and self.grouped:
+            return f"{self.ws_base}/ws/?token={token}"
         if transport == "ws":
             return f"{self.ws_base}/ws/requests/{unit_id}/?token={token}"
         return f"{self.base_url}/api/events/?channel=requests.unit.{unit_id}&token={token}"
+
+    def subscriptions(self, transport: str, group: int) -> tuple[str, ...]:
+        """Several groups over WebSocket: the unit's request stream, on `/ws/`."""
+        return (f"requests.unit.{self._group(group)[0]}",) if transport == "ws" and self.grouped else ()
 
     async def post_event(self, http: HttpClient, key: int, group: int) -> int:
         """`POST /api/requests/` creates a storage request titled `bench-<key>` in the group's unit."""

@@ -18,7 +18,7 @@ from apps.realtime.daphne import Inbox, _WebSocketFactory
 
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 HANDSHAKE = (
-    "GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "GET /ws/?token=secret-token HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\nCookie: {'c' * 400}\r\n\r\n"
 ).encode()
 
@@ -49,7 +49,7 @@ def open_socket(**options: Any) -> tuple[Any, StringTransport, AcceptingServer]:
     factory.setProtocolOptions(**options)
     protocol = factory.buildProtocol(("127.0.0.1", 50000))
     transport = StringTransport()
-    protocol._raw_query_string = b""  # Daphne's HTTP side sets it before handing over
+    protocol._raw_query_string = b"token=secret-token"  # Daphne's HTTP side sets it before handing over
     protocol.makeConnection(transport)
     protocol.dataReceived(HANDSHAKE)
     protocol.handle_reply({"type": "websocket.accept"})
@@ -71,6 +71,9 @@ def test_an_open_socket_drops_its_handshake_and_still_works() -> None:
     protocol, transport, server = open_socket()
     assert protocol.http_request_data == b"" and protocol.http_response_data == b""
     assert protocol.http_headers == {} and protocol.request.headers == {}
+    kept = [name for name, value in vars(protocol).items() if "secret-token" in repr(value)]
+    assert kept == ["_raw_query_string"], "the scope's query string is the only copy of the token"
+    assert protocol.request.params == {} and protocol.request.path == "/ws/"
     (scope,) = server.scopes
     assert (b"cookie", b"c" * 400) in scope["headers"], "the scope keeps its own headers"
     transport.clear()

@@ -529,13 +529,16 @@ CLOSE_HANDSHAKE_TIMEOUT = 5.0
 
 class _WebSocketProtocol(WebSocketProtocol):
     """Daphne's protocol, lighter while a socket is open: once the handshake is done, its raw
-    request and response and autobahn's parsed headers go (Daphne built the scope's own
-    headers from them; nothing reads them again). And see `_WebSocketFactory`."""
+    request and response, autobahn's parsed headers, request line and query parameters go
+    (Daphne built the scope from them; nothing reads them again), and with them three copies
+    of a `?token=` credential. And see `_WebSocketFactory`."""
 
     def onOpen(self) -> None:  # noqa: N802 - autobahn's name
         super().onOpen()
         self.http_request_data = self.http_response_data = b""
+        self.http_status_line = self.http_request_uri = ""
         self.http_headers = self.request.headers = {}
+        self.http_request_params = self.request.params = {}
 
 
 class _WebSocketFactory(WebSocketFactory):
