@@ -68,9 +68,23 @@ async def test_a_stream_with_no_history_resets_a_resuming_client(layer: str, dem
     await ws.disconnect()
 
 
-async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, str, str, str]:
-    """A socket on North that received one event; then an event reaches the history but not
-    the transport. Returns the socket, the stream, the received and the lost event's ids."""
+def forget(stream: str) -> None:
+    """The history loses the stream, as when Redis restarts empty."""
+    history = get_history()
+    if isinstance(history, MemoryHistory):
+        history._streams.pop(stream, None)
+        history._added.pop(stream, None)
+    else:
+        assert isinstance(history, RedisHistory)
+        history.shard(stream).sync.delete(history.key(stream))
+
+
+async def _one_event_then_one_lost(
+    demo: Demo, history_restarted: bool = False
+) -> tuple[WebsocketCommunicator, str, str, str]:
+    """A socket on North that received one event; then (after the history forgot the stream,
+    with `history_restarted`) an event reaches the history but not the transport. Returns the
+    socket, the stream, the received and the lost event's ids."""
     north = await sync_to_async(demo.unit)("North")
     stream = f"requests.unit.{north.pk}"
     token = await sync_to_async(demo.token)("alice")
@@ -78,7 +92,11 @@ async def _one_event_then_one_lost(demo: Demo) -> tuple[WebsocketCommunicator, s
     await ready(ws)
     first = await sync_to_async(publish_n)(stream, 1)
     assert (await receive(ws))["id"] == first[0]
-    lost_id, _ = await sync_to_async(get_history().append)(stream, json.dumps({"type": "request.updated", "n": "lost"}))
+    if history_restarted:
+        await sync_to_async(forget)(stream)
+    payload = json.dumps({"type": "request.updated", "n": "lost"})
+    lost_id, prev = await sync_to_async(get_history().append)(stream, payload)
+    assert (prev is None) == history_restarted
     return ws, stream, first[0], lost_id
 
 
@@ -136,17 +154,6 @@ async def test_a_lost_event_on_a_quiet_stream_is_filled_when_the_hub_rejoins(
     await ws.disconnect()
 
 
-def forget(stream: str) -> None:
-    """The history loses the stream, as when Redis restarts empty."""
-    history = get_history()
-    if isinstance(history, MemoryHistory):
-        history._streams.pop(stream, None)
-        history._added.pop(stream, None)
-    else:
-        assert isinstance(history, RedisHistory)
-        history.shard(stream).sync.delete(history.key(stream))
-
-
 @pytest.mark.parametrize("noticed_by", ["rejoin", "next event"])
 async def test_after_the_history_restarted_empty_the_reset_is_followed_by_the_events_it_holds(
     noticed_by: str, layer: str, demo: Demo, monkeypatch: pytest.MonkeyPatch
@@ -157,17 +164,7 @@ async def test_after_the_history_restarted_empty_the_reset_is_followed_by_the_ev
     event cannot be filled, so the subscribers get `stream.reset`; the history holds every
     event since whole, so they get those events too, in order and once each."""
     monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 3600.0)
-    north = await sync_to_async(demo.unit)("North")
-    stream = f"requests.unit.{north.pk}"
-    token = await sync_to_async(demo.token)("alice")
-    ws, _, _ = await connect(f"/ws/requests/{north.pk}/?token={token}")
-    await ready(ws)
-    first = await sync_to_async(publish_n)(stream, 1)
-    assert (await receive(ws))["id"] == first[0]
-    await sync_to_async(forget)(stream)
-    append = sync_to_async(get_history().append)
-    lost, prev = await append(stream, json.dumps({"type": "request.updated", "n": "after the restart"}))
-    assert prev is None
+    ws, stream, _, lost = await _one_event_then_one_lost(demo, history_restarted=True)
     if noticed_by == "rejoin":
         assert await (await get_hub()).rejoin()
     after = await sync_to_async(publish_n)(stream, 1)
