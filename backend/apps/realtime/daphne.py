@@ -409,7 +409,8 @@ class Collector:
 class Inbox:
     """A connection's queue of ASGI messages for its application: what Daphne's
     `asyncio.Queue` does there (`put_nowait` from the protocol, `get` from the application),
-    without a queue's four deques, 2.5 KiB on every open socket."""
+    without a queue's four deques and its event: 4.7 KiB less on every open socket
+    (docs/performance.md, "The third pass")."""
 
     __slots__ = ("getters", "items")
 
