@@ -131,8 +131,7 @@ class SynclineTarget(Target):
         """`POST /api/requests/` in unit number `group`, as its member number `member`."""
         unit_id, tokens = self.tenants[group]
         body = {"unit": unit_id, "request_type": "storage", "title": event_title(key)}
-        headers = {"Authorization": f"Bearer {tokens[member]}"}
-        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=headers)
+        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=self._auth(tokens[member]))
         return response.status_code
 
     def command(self) -> tuple[list[str], Path, dict[str, str]]:
@@ -180,8 +179,8 @@ class SynclineTarget(Target):
             raise TypeError(f"{method} {path} did not answer a JSON object: {response.text[:300]}")
         return data
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access}"}
+    def _auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.access}"}
 
     def _group(self, group: int) -> tuple[int, str]:
         """The unit of a group and the token of the user who plays it."""
@@ -207,9 +206,7 @@ class SynclineTarget(Target):
         """`POST /api/requests/` creates a storage request titled `bench-<key>` in the group's unit."""
         unit_id, token = self._group(group)
         body = {"unit": unit_id, "request_type": "storage", "title": event_title(key)}
-        response = await http.post(
-            f"{self.base_url}/api/requests/", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
+        response = await http.post(f"{self.base_url}/api/requests/", json=body, headers=self._auth(token))
         return response.status_code
 
 

@@ -215,7 +215,7 @@ def test_rows_of_a_savepoint_between_a_transaction_s_rows_go_out_in_order_withou
 
     from apps.realtime import publish
 
-    monkeypatch.setattr(publish, "HELD_WAIT", 60.0)  # waiting would fail the test by its timeout
+    monkeypatch.setattr(publish, "HELD_WAIT", 60.0)  # a wait would hold the test for a minute, then leave the rows
     stream = f"requests.unit.{demo.unit('North').pk}"
     with transaction.atomic():
         publish_on_commit(stream, {"type": "request.updated", "n": 1})
