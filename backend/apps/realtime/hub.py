@@ -16,7 +16,11 @@ the last id it delivered with the newest id in the history and fills the differe
 way (or sends `stream.reset`), without waiting for another event. It reconciles a stream
 `TAIL_CHECK_AFTER` seconds after it was active, every stream whenever the transport (re)joins
 them (Redis restarted, came back, failed over, or the receive loop recovered), and every stream
-on the transport's periodic audit. A stream joined while its history was empty starts from
+on the transport's periodic audit. The history is written before the transport is, so on a busy
+stream the newest event is often on its way when a tail check or an audit looks: those two only
+note where the history stood and look again `TAIL_CHECK_AFTER` later, filling then what is still
+missing up to that point (an event that merely was in flight has arrived by then and is no
+loss). A rejoin fills at once. A stream joined while its history was empty starts from
 `EMPTY`, so that even its first events are accounted for: the history gives them all while
 it still holds every event it was given, else the subscribers get `stream.reset`.
 """
@@ -76,6 +80,9 @@ class Hub:
         self._last: dict[str, tuple[int, int]] = {}
         self._filling: dict[str, list[Message]] = {}
         self._tail_checks: dict[str, asyncio.TimerHandle] = {}
+        # Where the history stood at a check that found it ahead of the stream here: what is
+        # still missing up to it at the next check was lost, not in flight.
+        self._behind: dict[str, tuple[int, int]] = {}
         self._connections: dict[int, set[Connection]] = {}
         # One lock per stream (with how many hold or wait for it): joining and leaving a stream
         # never interleave, and streams join side by side (a thousand new streams at once
@@ -121,8 +128,7 @@ class Hub:
                 local = self._subscribers[stream] = set()
                 if start is not None:
                     self._last[stream] = start
-                if stream not in self._tail_checks:
-                    self._tail_checks[stream] = self.loop.call_later(TAIL_CHECK_AFTER, self._check_tail, stream)
+                self._look_again(stream)
             local.add(subscriber)
 
     async def _position(self, stream: str) -> tuple[int, int] | None:
@@ -142,6 +148,7 @@ class Hub:
             if not local:
                 del self._subscribers[stream]
                 self._last.pop(stream, None)
+                self._behind.pop(stream, None)
                 try:
                     await get_transport().leave(self, stream)
                 except Exception as exc:  # the group expires on its own; never fail a disconnect
@@ -164,7 +171,7 @@ class Hub:
         except Exception as exc:
             logger.warning("rejoining the streams failed: %s", exc)
             return False
-        await self.reconcile([stream for stream in streams if stream != CONTROL_STREAM])
+        await self.reconcile([stream for stream in streams if stream != CONTROL_STREAM], at_once=True)
         return True
 
     async def audit(self, where: Callable[[str], bool] | None = None) -> None:
@@ -173,10 +180,12 @@ class Hub:
         quiet = [s for s in self._subscribers if s not in self._tail_checks]
         await self.reconcile([s for s in quiet if where is None or where(s)])
 
-    async def reconcile(self, streams: list[str] | None = None) -> None:
+    async def reconcile(self, streams: list[str] | None = None, *, at_once: bool = False) -> None:
         """For each stream (default: every stream with subscribers here), compare the last id
         delivered with the newest id in the history; deliver what is missing from the history,
-        or send `stream.reset` when the history no longer reaches back that far."""
+        or send `stream.reset` when the history no longer reaches back that far. Unless
+        `at_once`, a stream found behind for the first time is only noted and checked again
+        `TAIL_CHECK_AFTER` later; it is filled when it is still behind where it was noted."""
         wanted = [s for s in (self._subscribers if streams is None else streams) if s not in self._filling]
         if not wanted:
             return
@@ -188,8 +197,13 @@ class Hub:
         for stream, latest in newest.items():
             if latest is None or stream not in self._subscribers or stream in self._filling:
                 continue  # nothing to compare with, nobody listens, or a fill is under way
-            last = self._last.get(stream, EMPTY)
-            if ids.parse(latest) <= last:
+            last, newest_here = self._last.get(stream, EMPTY), ids.parse(latest)
+            noted = self._behind.pop(stream, None)
+            if newest_here <= last:
+                continue
+            if not at_once and (noted is None or noted <= last):
+                self._behind[stream] = newest_here  # perhaps in flight: look again
+                self._look_again(stream)
                 continue
             after = ids.format_id(*last)
             logger.warning("stream %s: events after %s did not arrive; filling them from the history", stream, after)
@@ -232,8 +246,7 @@ class Hub:
                 self._start(self._fill(stream, ids.format_id(*last)))
                 return
         self._last[stream] = key
-        if stream not in self._tail_checks:
-            self._tail_checks[stream] = self.loop.call_later(TAIL_CHECK_AFTER, self._check_tail, stream)
+        self._look_again(stream)
         event_id, frame = message["id"], message["frame"]
         for subscriber in list(local):
             subscriber.push(stream, event_id, frame)
@@ -303,6 +316,11 @@ class Hub:
                 subscriber.push(stream, event_id, frame)
         for message in pending:
             self.deliver(message)
+
+    def _look_again(self, stream: str) -> None:
+        """Check the stream's tail `TAIL_CHECK_AFTER` from now (unless a check is pending)."""
+        if stream not in self._tail_checks:
+            self._tail_checks[stream] = self.loop.call_later(TAIL_CHECK_AFTER, self._check_tail, stream)
 
     def _check_tail(self, stream: str) -> None:
         self._tail_checks.pop(stream, None)
