@@ -6,7 +6,7 @@ import uuid
 
 import redis
 
-from apps.realtime.history import RedisHistory
+from apps.realtime.history import LATEST_BATCH, RedisHistory
 from apps.realtime.redis_config import parse, shard_for
 from tests import support
 
@@ -58,3 +58,23 @@ def test_a_redis_that_is_down_fails_its_own_items_only() -> None:
         results = store.append_many(items)
         assert [isinstance(result, tuple) for result in results] == [True, False, True, False]
         assert all(isinstance(result, redis.ConnectionError) for result in results[1::2])
+
+
+async def test_the_newest_ids_of_thousands_of_streams_take_one_script_call_per_batch() -> None:
+    """A reconcile asks for the newest id of every stream a process serves: one reply of ids
+    per `LATEST_BATCH` streams, right for streams with events, empty ones and missing ones,
+    also after Redis forgot the script."""
+    with support.own_redis() as (url, _):
+        store = _store(url)
+        names = [f"notifications.user.{n}" for n in range(2 * LATEST_BATCH + 500)]
+        written = {name: store.append(name, "{}")[0] for name in names[::7]}
+        client = redis.Redis.from_url(url)
+        client.xadd(store.key(names[1]), {"p": "{}"})
+        client.xdel(store.key(names[1]), client.xrange(store.key(names[1]))[0][0])  # an empty stream
+        assert await store.latest_ids(names[:1]) == {names[0]: written[names[0]]}  # the script is loaded
+        client.config_resetstat()
+        newest = await store.latest_ids(names)
+        assert newest == {name: written.get(name) for name in names}
+        assert _calls(client)["cmdstat_evalsha"] == 3
+        client.script_flush()  # what a restart does
+        assert await store.latest_ids(names) == newest

@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 TAIL_CHECK_AFTER = 1.0
 # The position of a stream whose history was empty when this hub joined it.
 EMPTY = ids.START
+# Redis operations the streams of one event loop run at once (joins, leaves, history reads);
+# the others wait their turn. redis-py's and channels-redis's pools hold 100 connections each
+# and fail the next at once: 5000 sockets leaving together, or a burst of gap fills, did.
+REDIS_AT_ONCE = 50
 
 
 class Subscriber(Protocol):
@@ -88,6 +92,9 @@ class Hub:
         # never interleave, and streams join side by side (a thousand new streams at once
         # used to queue behind one another's Redis round trips, their sockets not yet live).
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Taken around every Redis operation of this loop's streams (`REDIS_AT_ONCE`); the
+        # connections' replays take it too.
+        self.redis_slots = asyncio.Semaphore(REDIS_AT_ONCE)
 
     def stream_counts(self) -> dict[str, int]:
         """Local subscribers of each stream."""
@@ -124,7 +131,8 @@ class Hub:
                 # Where the stream stands before joining: an event published between the two
                 # is a gap, which the reconcile right after the join fills (or the next event).
                 start = await self._position(stream)
-                await get_transport().join(self, stream)
+                async with self.redis_slots:
+                    await get_transport().join(self, stream)
                 local = self._subscribers[stream] = set()
                 if start is not None:
                     self._last[stream] = start
@@ -133,7 +141,8 @@ class Hub:
 
     async def _position(self, stream: str) -> tuple[int, int] | None:
         try:
-            newest = (await get_history().latest_ids([stream]))[stream]
+            async with self.redis_slots:
+                newest = (await get_history().latest_ids([stream]))[stream]
         except Exception as exc:  # history unreachable: the first event sets the position
             logger.warning("history read for %s failed: %s", stream, exc)
             return None
@@ -150,7 +159,8 @@ class Hub:
                 self._last.pop(stream, None)
                 self._behind.pop(stream, None)
                 try:
-                    await get_transport().leave(self, stream)
+                    async with self.redis_slots:
+                        await get_transport().leave(self, stream)
                 except Exception as exc:  # the group expires on its own; never fail a disconnect
                     logger.warning("leaving %s failed: %s", stream, exc)
 
@@ -167,7 +177,8 @@ class Hub:
             for stream in streams:
                 async with self._stream_lock(stream):
                     if stream == CONTROL_STREAM or stream in self._subscribers:  # not left meanwhile
-                        await get_transport().join(self, stream)
+                        async with self.redis_slots:
+                            await get_transport().join(self, stream)
         except Exception as exc:
             logger.warning("rejoining the streams failed: %s", exc)
             return False
@@ -190,7 +201,8 @@ class Hub:
         if not wanted:
             return
         try:
-            newest = await get_history().latest_ids(wanted)
+            async with self.redis_slots:
+                newest = await get_history().latest_ids(wanted)
         except Exception as exc:
             logger.warning("history read for reconciling %d streams failed: %s", len(wanted), exc)
             return
@@ -288,10 +300,11 @@ class Hub:
         history = get_history()
         since: list[tuple[str, str]] | None = None
         try:
-            entries = await history.read_after(stream, after)
-            if entries is None and ids.parse(after) != EMPTY:
-                whole = await history.read_after(stream, ids.format_id(*EMPTY))
-                since = [entry for entry in whole or [] if ids.parse(entry[0]) > ids.parse(after)]
+            async with self.redis_slots:
+                entries = await history.read_after(stream, after)
+                if entries is None and ids.parse(after) != EMPTY:
+                    whole = await history.read_after(stream, ids.format_id(*EMPTY))
+                    since = [entry for entry in whole or [] if ids.parse(entry[0]) > ids.parse(after)]
         except Exception as exc:
             logger.warning("history read for %s failed: %s", stream, exc)
             entries = None

@@ -96,7 +96,8 @@ class StreamSubscriber:
         history = get_history()
         try:
             if last_event_id:
-                entries = await history.read_after(name, last_event_id)
+                async with self.hub.redis_slots:
+                    entries = await history.read_after(name, last_event_id)
                 if entries is None:
                     metrics.resets.inc()
                     self._send({"type": "stream.reset", "stream": name})
@@ -106,7 +107,7 @@ class StreamSubscriber:
                     last_sent = ids.parse(entries[-1][0]) if entries else ids.parse(last_event_id)
                     metrics.replays.inc()
                     self._send({"type": "stream.resumed", "stream": name, "replayed": len(entries)})
-            elif stream.replay_latest and (latest := await history.latest(name)):
+            elif stream.replay_latest and (latest := await self._latest(name)):
                 self._deliver(*latest)
                 last_sent = ids.parse(latest[0])
         except Exception as exc:  # history unreachable: be honest, the client refetches
@@ -123,6 +124,11 @@ class StreamSubscriber:
             self._replayed_to[name] = last_sent
         if stream.presence:
             await self._join_presence(name)
+
+    async def _latest(self, name: str) -> tuple[str, str] | None:
+        assert self.hub is not None
+        async with self.hub.redis_slots:
+            return await get_history().latest(name)
 
     async def unsubscribe(self, name: str) -> None:
         self._replayed_to.pop(name, None)

@@ -1,0 +1,60 @@
+"""The hub with hundreds of streams joining and leaving at once (a deploy, a network blip)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+
+from apps.realtime.hub import get_hub
+from apps.realtime.publish import publish
+from tests import support
+
+STREAMS = 400  # each join and leave needs a pooled Redis connection; the pools hold 100
+
+
+class Recorder:
+    connection_id = "recorder"
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.resets: list[str] = []
+
+    def push(self, stream: str, event_id: str, frame: str) -> None:
+        self.events.append((stream, event_id))
+
+    def push_ephemeral(self, stream: str, frame: str, rev: int | None) -> None:
+        pass
+
+    def reset(self, stream: str) -> None:
+        self.resets.append(stream)
+
+
+@pytest.mark.parametrize("mode", ["redis", "pubsub"])
+async def test_hundreds_of_streams_join_and_leave_at_once(
+    mode: str, redis_url: str, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every join and leave succeeds (they take turns, `REDIS_AT_ONCE`, instead of failing
+    with "Too many connections"), every stream is live once joined, and none is left behind
+    in Redis."""
+    prefix = f"hub{uuid.uuid4().hex[:8]}"
+    with support.configured_layer(settings, mode, redis_url, prefix=prefix):
+        the_hub = await get_hub()
+        recorder = Recorder()
+        streams = [f"notifications.user.{n}" for n in range(1, STREAMS + 1)]
+        await asyncio.gather(*(the_hub.subscribe(stream, recorder) for stream in streams))
+        sent = await sync_to_async(publish)(streams[-1], {"type": "notification.created", "n": 1})
+        while not recorder.events:
+            await asyncio.sleep(0.02)
+        assert recorder.events == [(streams[-1], sent)]
+        await asyncio.gather(*(the_hub.unsubscribe(stream, recorder) for stream in streams))
+        assert the_hub.streams() == []
+        assert recorder.resets == []
+        assert "failed" not in caplog.text, caplog.text[-2000:]
+        if mode == "redis":
+            groups = list(redis.Redis.from_url(redis_url).scan_iter(match=f"{prefix}*group:notifications.*"))
+            assert groups == [], f"{len(groups)} groups left in Redis"
