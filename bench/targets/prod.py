@@ -2,7 +2,8 @@
 
 - `syncline-prod`: the product started by `run_asgi.sh` exactly as the Procfile and the
   supervisor config start it (production settings, `config.serve --workers N`, Daphne's access
-  log on), its own Redis, and a Celery worker (`celery -A config worker`), as deployed.
+  log on, the default channel layer), its own Redis, and a Celery worker (`celery -A config
+  worker`), as deployed.
 - `bare-prod`: `baselines/bare_app.py` under `uvicorn --workers N` with `BARE_REDIS_URL`: a
   publish is one Redis `PUBLISH` that every process receives and fans out to its own sockets,
   so cross-process delivery costs both the same.
@@ -53,6 +54,7 @@ class SynclineProdTarget(SynclineTarget):
             PORT=str(self.port),
             PYTHON=str(VENV_BIN / "python"),
         )
+        env.pop("CHANNEL_LAYER")  # the product's default, as a deployment that does not set it
         return env
 
     def command(self) -> tuple[list[str], Path, dict[str, str]]:

@@ -97,6 +97,12 @@ BACKENDS: dict[str, dict[str, str]] = {
 ENV_ALIASES = {"TICKET_TTL": "WS_TICKET_TTL", "SSE_KEEPALIVE": "SSE_KEEPALIVE_SECONDS"}
 
 CHANNEL_LAYERS_MODES = ("memory", "redis", "pubsub")
+# CHANNEL_LAYER when REDIS_URL is set and CHANNEL_LAYER is not. RedisPubSubChannelLayer: Redis
+# pushes each message to the process as it is published. RedisChannelLayer's receive takes four
+# round trips in turn per message (a cleanup script, BZPOPMIN, a backup ZADD, its ZPOPMIN), so a
+# busy process reads about a hundred messages a second (docs/performance.md). A message either
+# layer loses (a cut connection, a full channel) the hub fills from the history or announces.
+DEFAULT_LAYER_WITH_REDIS = "pubsub"
 
 # The Django settings besides REALTIME that this object reads.
 TOPOLOGY_SETTINGS = ("REDIS_URL", "REDIS_PREFIX", "CHANNEL_LAYER", "REALTIME_REDIS_URLS", "CHANNEL_LAYERS")
@@ -210,7 +216,8 @@ class RealtimeSettings:
     @property
     def channel_layer(self) -> str:
         """`memory`, `redis` or `pubsub` (the CHANNEL_LAYER setting)."""
-        layer = str(getattr(settings, "CHANNEL_LAYER", "") or ("redis" if self.redis_url else "memory"))
+        default = DEFAULT_LAYER_WITH_REDIS if self.redis_url else "memory"
+        layer = str(getattr(settings, "CHANNEL_LAYER", "") or default)
         if layer not in CHANNEL_LAYERS_MODES:
             raise ImproperlyConfigured(f"CHANNEL_LAYER must be memory, redis or pubsub, got {layer!r}")
         return layer
