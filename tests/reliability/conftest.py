@@ -71,8 +71,9 @@ def launcher(demo_database: Path, redis_url: str) -> Iterator[Launch]:
     prefix = f"rel{uuid.uuid4().hex[:8]}"
 
     def start(share: support.Server | None = None, **env: str) -> support.Server:
-        # Everything on the test's own Redis, whatever the environment pytest runs in says.
-        settings = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "CHANNEL_LAYER": "redis", "SECRET_KEY": SECRET_KEY}
+        # Everything on the test's own Redis, whatever the environment pytest runs in says; the
+        # product's default channel layer (a test of RedisChannelLayer's own ways asks for it).
+        settings = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "CHANNEL_LAYER": "", "SECRET_KEY": SECRET_KEY}
         # Empty CELERY_BROKER_URL and REALTIME_REDIS_URLS: both follow REDIS_URL (Sentinel included).
         settings.update(CELERY_BROKER_URL="", REALTIME_REDIS_URLS="")
         settings.update(env)

@@ -1,8 +1,9 @@
 """
 A burst of 1000 events into one stream, committed in one transaction by another process:
 every subscriber gets all 1000 in order, or is told `stream.reset` where it missed some.
-Never a silent shortfall, also when the channel layer's per-channel capacity is forced
-far below the burst (the stock RedisChannelLayer drops over-capacity messages silently).
+Never a silent shortfall, on the default layer (pub/sub) and on RedisChannelLayer, also when
+its per-channel capacity is forced far below the burst (it drops over-capacity messages
+silently).
 """
 
 from __future__ import annotations
@@ -69,11 +70,15 @@ def verdict(socket: Socket) -> tuple[int, int, list[str], bool]:
     return received, resets, problems, expected < BURST and not announced
 
 
-@pytest.mark.parametrize("capacity", [None, "20"], ids=["default-capacity", "capacity-20"])
+@pytest.mark.parametrize(
+    ("layer", "capacity"),
+    [("", None), ("redis", None), ("redis", "20")],
+    ids=["default-layer", "redis-layer", "redis-capacity-20"],
+)
 async def test_every_subscriber_gets_a_burst_of_1000_events_in_order_or_a_reset(
-    launch: Launch, demo: Demo, summary: Callable[[str], None], capacity: str | None
+    launch: Launch, demo: Demo, summary: Callable[[str], None], layer: str, capacity: str | None
 ) -> None:
-    server = launch(**({"REALTIME_LAYER_CAPACITY": capacity} if capacity else {}))
+    server = launch(CHANNEL_LAYER=layer, **({"REALTIME_LAYER_CAPACITY": capacity} if capacity else {}))
     north = demo.units["North"]
     stream = f"requests.unit.{north}"
     # Half on the stream's own route, half on the multiplexed /ws/.
@@ -107,7 +112,8 @@ async def test_every_subscriber_gets_a_burst_of_1000_events_in_order_or_a_reset(
     received = sum(o[0] for o in outcomes)
     resets = sum(o[1] for o in outcomes)
     summary(
-        f"burst (layer capacity {layer_capacity}): {len(subscribers)} subscribers x {BURST} events "
+        f"burst ({layer or 'default layer'}, capacity {layer_capacity}): "
+        f"{len(subscribers)} subscribers x {BURST} events "
         f"(published in {published_in:.1f} s, all delivered in {delivered_in:.1f} s), "
         f"delivered {received}/{len(subscribers) * BURST}, resets {resets}, "
         f"subscribers with a silent gap or out of order {len(silent)}"

@@ -75,7 +75,7 @@ async def test_a_quiet_stream_is_filled_when_the_receive_connection_is_cut(
 ) -> None:
     """Redis stays up, but forgets the server's group membership (as after a failover to a
     replica that had not replicated it) and the server's receive connection is killed."""
-    server = launch(REALTIME_RECONCILE_INTERVAL="0")
+    server = launch(REALTIME_RECONCILE_INTERVAL="0", CHANNEL_LAYER="redis")  # its groups are keys, read by BZPOPMIN
     north = demo.units["North"]
     sockets = await north_sockets(server, demo)
     r = redis.client()

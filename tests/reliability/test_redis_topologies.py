@@ -274,11 +274,15 @@ async def two_shards(
                 lambda s, shard=shard: s.wait(lambda s: set(made[shard]) <= request_ids(s), f"events {made[shard]}"),
                 f"shard {shard}: events through either server",
             )
-        # Each stream's history and group are on its own shard, and only there.
-        keys = [{k.decode() for k in shard.client().keys("*")} for shard in shards]
+        # Each stream's history and group (on the pub/sub layer a channel the servers subscribe
+        # to) are on its own shard, and only there.
+        keys = [
+            {k.decode() for k in shard.client().keys("*")} | {c.decode() for c in shard.client().pubsub_channels()}
+            for shard in shards
+        ]
         for shard, unit in enumerate(unit_ids):
             history = next(k for k in keys[shard] if k.endswith(f":history:requests.unit.{unit}"))
-            group = next(k for k in keys[shard] if k.endswith(f":group:requests.unit.{unit}"))
+            group = next(k for k in keys[shard] if k.endswith(f"__group__requests.unit.{unit}"))
             assert not {history, group} & keys[1 - shard], f"unit {unit}'s keys are on both shards"
 
         shards[1].kill()
