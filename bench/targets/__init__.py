@@ -6,7 +6,7 @@ from targets.eventstream import EventstreamTarget
 from targets.node import NodeWsTarget
 from targets.procs import TargetUnavailableError
 from targets.prod import BareProdTarget, RawPublishTarget, SynclineProdTarget
-from targets.syncline import SynclinePubSubTarget, SynclineTarget, SynclineUvicornTarget
+from targets.syncline import SynclinePubSubTarget, SynclineRedisTarget, SynclineTarget, SynclineUvicornTarget
 from targets.tutorial import TutorialTarget
 
 TARGETS: dict[str, type[Target]] = {
@@ -18,6 +18,7 @@ TARGETS: dict[str, type[Target]] = {
         SynclineTarget,
         SynclineUvicornTarget,
         SynclinePubSubTarget,
+        SynclineRedisTarget,
         SynclineProdTarget,
         BareProdTarget,
         NodeWsTarget,

@@ -54,7 +54,6 @@ class SynclineProdTarget(SynclineTarget):
             PORT=str(self.port),
             PYTHON=str(VENV_BIN / "python"),
         )
-        env.pop("CHANNEL_LAYER")  # the product's default, as a deployment that does not set it
         return env
 
     def command(self) -> tuple[list[str], Path, dict[str, str]]:

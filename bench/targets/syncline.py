@@ -1,7 +1,9 @@
-"""`syncline`, `syncline-uvicorn` and `syncline-pubsub`: the product in `backend/`, driven by its wire protocol.
+"""`syncline`, `syncline-uvicorn`, `syncline-pubsub`, `syncline-redis`: the product in `backend/`, driven by its
+wire protocol.
 
 Setup follows the README and docs/api.md: `migrate` and `seed_demo --force` on a throwaway SQLite file, the
-Redis channel layer on a private redis-server, a JWT for the demo user `bob`, his unit North.
+product's default channel layer (or the one the target names) on a private redis-server, a JWT for the
+demo user `bob`, his unit North.
 Sockets open `/ws/requests/<unit>/?token=...`, SSE clients `/api/events/?channel=
 requests.unit.<unit>&token=...`; events are requests created with `POST /api/requests/`,
 whose envelope carries the title in `data.title`. When the backend cannot be set up or
@@ -44,7 +46,7 @@ class SynclineTarget(Target):
     # One group is the demo unit North; more are load units (`seed_load`, see prepare_groups).
     max_groups = 10_000
     asgi_server: ClassVar[str] = "daphne"
-    channel_layer: ClassVar[str] = "redis"
+    channel_layer: ClassVar[str] = ""  # the product's default
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -227,3 +229,10 @@ class SynclinePubSubTarget(SynclineTarget):
 
     name = "syncline-pubsub"
     channel_layer = "pubsub"
+
+
+class SynclineRedisTarget(SynclineTarget):
+    """The product under Daphne with `RedisChannelLayer` (`CHANNEL_LAYER=redis`)."""
+
+    name = "syncline-redis"
+    channel_layer = "redis"
