@@ -144,6 +144,13 @@ async def _outage(web: stack.Web, api: stack.Api, unit: int, redis_server: stack
             lambda: _value(stack.parse_metrics(client.get("/metrics").text), "syncline_outbox_backlog") == 0,
             "the outbox backlog is back to 0",
         )
+        # The pub/sub layer reconnects on its own; the restart watch counts the new Redis when
+        # it next asks (every 2 s), which can be after the event arrived.
+        await asyncio.to_thread(
+            stack.wait_until,
+            lambda: _value(stack.parse_metrics(client.get("/metrics").text), "syncline_transport_errors_total") >= 1,
+            "the lost Redis connection is counted",
+        )
         after = stack.parse_metrics((await asyncio.to_thread(client.get, "/metrics")).text)
     return Outage(event, during, after)
 

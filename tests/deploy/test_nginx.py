@@ -147,7 +147,7 @@ def test_nginx_spreads_requests_over_every_process(nginx_stack: Stack) -> None:
     for _ in range(4):  # no connection open: least_conn takes the processes in turn
         r = s.api.client.get("/readyz")
         assert r.status_code == 200
-        assert r.json()["checks"]["channel_layer"]["backend"] == "redis"
+        assert r.json()["checks"]["channel_layer"]["backend"] == "pubsub"  # the default with REDIS_URL
     assert "GET /readyz 200" in s.web_tcp.log.read_text()
     assert "GET /readyz 200" in s.web_unix.log.read_text()
     assert "upstream" not in s.nginx.errors()
