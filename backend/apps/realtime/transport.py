@@ -252,7 +252,8 @@ class LayerTransport:
             backoff = min(backoff * 2, self.max_backoff)
 
     async def _watch(self, hub: Receiver, index: int) -> None:
-        """Every `watch_interval`, ask this Redis who it is. Rejoin its groups when it restarted
+        """As the hub attaches and every `watch_interval` after, ask this Redis who it is. Rejoin
+        its groups when it restarted
         (it forgot the memberships and the history), failed over (through Sentinel the client
         follows the failover, and the new master's run_id is a change too) or answers again
         after not answering (a pause, an outage the receive loop may not have seen: the pub/sub
@@ -263,9 +264,11 @@ class LayerTransport:
         seen = None
         unreachable = False
         audited = time.monotonic()
+        delay = 0.0  # ask at once: a restart right after the hub attached is a restart too
         try:
             while True:
-                await asyncio.sleep(self.watch_interval)
+                await asyncio.sleep(delay)
+                delay = self.watch_interval
                 try:
                     run_id = (await client.info("server"))["run_id"]
                 except Exception as exc:
