@@ -124,12 +124,13 @@ async def test_the_hub_fills_a_lost_last_event_from_history(layer: str, demo: De
 
 
 async def test_an_event_on_its_way_at_a_tail_check_is_not_taken_for_a_loss(
-    layer: str, demo: Demo, caplog: pytest.LogCaptureFixture
+    layer: str, demo: Demo, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The history is written before the transport, so a tail check can find the newest event
     there before its live message arrives. That is no loss: the hub notes where the history
     stood and looks again; by then the message has arrived, and nothing is filled, logged or
     counted."""
+    monkeypatch.setattr(hub, "TAIL_CHECK_AFTER", 3.0)  # the test delivers the message between the two looks
     ws, stream, first_id, on_its_way = await _one_event_then_one_lost(demo)
     the_hub = await get_hub()
     filled_before = sum(metrics.reconciled.values.values())
