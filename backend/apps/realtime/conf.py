@@ -96,7 +96,7 @@ BACKENDS: dict[str, dict[str, str]] = {
 # Older environment names, still read (the REALTIME_ name wins when both are set).
 ENV_ALIASES = {"TICKET_TTL": "WS_TICKET_TTL", "SSE_KEEPALIVE": "SSE_KEEPALIVE_SECONDS"}
 
-CHANNEL_LAYERS_MODES = ("memory", "redis", "pubsub")
+CHANNEL_LAYERS_MODES: tuple[str, ...] = ("memory", "redis", "pubsub")
 # CHANNEL_LAYER when REDIS_URL is set and CHANNEL_LAYER is not. RedisPubSubChannelLayer: Redis
 # pushes each message to the process as it is published. RedisChannelLayer's receive takes four
 # round trips in turn per message (a cleanup script, BZPOPMIN, a backup ZADD, its ZPOPMIN), so a

@@ -253,12 +253,12 @@ class LayerTransport:
 
     async def _watch(self, hub: Receiver, index: int) -> None:
         """As the hub attaches and every `watch_interval` after, ask this Redis who it is. Rejoin
-        its groups when it restarted
-        (it forgot the memberships and the history), failed over (through Sentinel the client
-        follows the failover, and the new master's run_id is a change too) or answers again
-        after not answering (a pause, an outage the receive loop may not have seen: the pub/sub
-        layer reconnects on its own). Every `audit_interval`, reconcile its quiet streams
-        anyway: whatever was lost on the way is filled or reset within that time."""
+        its groups when it restarted (it forgot the memberships and the history), failed over
+        (through Sentinel the client follows the failover, and the new master's run_id is a
+        change too) or answers again after not answering (a pause, an outage the receive loop
+        may not have seen: the pub/sub layer reconnects on its own). Every `audit_interval`,
+        reconcile its quiet streams anyway: whatever was lost on the way is filled or reset
+        within that time."""
         target = self.targets[index]
         client = target.async_client()
         seen = None

@@ -159,7 +159,7 @@ if os.environ.get("REALTIME_REDIS_URLS") and not REDIS_URL:
     raise ImproperlyConfigured("REALTIME_REDIS_URLS needs REDIS_URL too (the cache's and Celery's Redis)")
 
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER") or (realtime_conf.DEFAULT_LAYER_WITH_REDIS if REDIS_URL else "memory")
-if CHANNEL_LAYER not in {"memory", "redis", "pubsub"}:
+if CHANNEL_LAYER not in realtime_conf.CHANNEL_LAYERS_MODES:
     raise ImproperlyConfigured(f"CHANNEL_LAYER must be memory, redis or pubsub, got {CHANNEL_LAYER!r}")
 if CHANNEL_LAYER != "memory" and not REDIS_URL:
     raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER} needs REDIS_URL")
