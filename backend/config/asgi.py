@@ -1,7 +1,8 @@
 """
 The ASGI entry point: HTTP to Django and DRF; WebSocket through Origin validation, then
 authentication (ticket, token, bearer subprotocol, session), then the routes generated
-from the stream registry. The real-time system checks run first.
+from the stream registry; lifespan (uvicorn) starts the real-time hub. The real-time
+system checks run first.
 """
 
 import os
@@ -22,6 +23,7 @@ raise_on_errors()
 
 from apps.ops.services import start_reporter  # noqa: E402
 from apps.realtime.auth import OriginValidator, RealtimeAuthMiddleware  # noqa: E402
+from apps.realtime.hub import lifespan  # noqa: E402
 from apps.realtime.relay import start_relay  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 from apps.realtime.sse import with_send  # noqa: E402
@@ -30,6 +32,7 @@ application = ProtocolTypeRouter(
     {
         "http": with_send(django_asgi_app),
         "websocket": OriginValidator(RealtimeAuthMiddleware(URLRouter(websocket_urlpatterns()))),
+        "lifespan": lifespan,
     }
 )
 start_relay()

@@ -223,6 +223,32 @@ async def test_a_killed_process_members_leave_announced_by_the_other(redis_url: 
             doomed.stop()
 
 
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_a_killed_process_members_leave_though_the_live_one_has_no_connection(
+    redis_url: str, server: str
+) -> None:
+    """The live process holds no socket: it sweeps from its start all the same (Daphne through
+    the launcher, uvicorn at lifespan startup), so `GET /api/presence/` there stops listing
+    the dead process's members."""
+    with Server(shared_env(redis_url), server=server) as live:
+        doomed = Server(live.env, db=live.db).start(migrate=False)
+        try:
+            alice = await Client.open(doomed, "alice")
+            stream, alice_id = alice.stream, me(doomed, "alice")
+            await alice.state()
+            assert alice_id in [m["user_id"] for m in listing(live, "bob", stream)["members"]]
+            assert doomed.proc is not None
+            doomed.proc.send_signal(signal.SIGKILL)
+            doomed.proc.wait()
+            wait_until(
+                lambda: alice_id not in [m["user_id"] for m in listing(live, "bob", stream)["members"]],
+                "the dead process's member swept by the live one",
+                timeout=60,
+            )
+        finally:
+            doomed.stop()
+
+
 async def test_embedded_presence_in_one_process() -> None:
     with Server({}) as server:
         alice = await Client.open(server, "alice")

@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from apps.realtime.hub import get_hub
 from apps.realtime.publish import publish
 from tests import support
+from tests.reliability import faults
 
 STREAMS = 400  # each join and leave needs a pooled Redis connection; the pools hold 100
 
@@ -58,3 +59,22 @@ async def test_hundreds_of_streams_join_and_leave_at_once(
         if mode == "redis":
             groups = list(redis.Redis.from_url(redis_url).scan_iter(match=f"{prefix}*group:notifications.*"))
             assert groups == [], f"{len(groups)} groups left in Redis"
+
+
+@pytest.mark.parametrize("mode", ["redis", "pubsub"])
+async def test_a_hub_that_could_not_start_is_started_again_by_the_next_connection(mode: str, settings: Any) -> None:
+    """The first connection of a process meeting Redis away fails (the client reconnects);
+    the next one, Redis back, gets a working hub rather than the failed one forever."""
+    with faults.restartable_redis() as own, support.configured_layer(settings, mode, own.url, prefix="hubstart"):
+        own.kill()
+        with pytest.raises(redis.RedisError):
+            await get_hub()
+        own.start_empty()
+        the_hub = await get_hub()
+        recorder = Recorder()
+        await the_hub.subscribe("notifications.user.1", recorder)
+        sent = await sync_to_async(publish)("notifications.user.1", {"type": "notification.created", "n": 1})
+        async with asyncio.timeout(30):
+            while not recorder.events:
+                await asyncio.sleep(0.02)
+        assert recorder.events == [("notifications.user.1", sent)]

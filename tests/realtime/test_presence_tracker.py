@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from apps.realtime import presence
-from apps.realtime.hub import Hub
+from apps.realtime.hub import Hub, get_hub
 from tests import support
 
 STREAM = "requests.unit.7"
@@ -155,6 +155,20 @@ async def test_a_dead_process_members_are_swept_and_announced_by_a_live_one(two:
     assert leave == {"type": "presence.leave", "stream": STREAM, "rev": rev + 2, "user_id": 1}
     state = await second.state()
     assert (state.rev, state.members) == (rev + 2, {2: ("bob", 1)})
+
+
+async def test_a_process_without_presence_connections_sweeps_too(redis_mode: None, settings: Any) -> None:
+    """The hub starts its tracker: a process holding no presence connection still sweeps
+    a dead process's members (what `GET /api/presence/` reads there)."""
+    settings_for(settings, GRACE=1, EXPIRY=3, SWEEP_INTERVAL=1)
+    doomed = await Process.start()
+    await doomed.track(1, "alice")
+    await get_hub()  # this process: a connection of any kind, none to a presence stream
+    await doomed.hub.close()  # the other process dies: it stops touching alice's connection
+    store = presence.get_store()
+    async with asyncio.timeout(30):
+        while 1 in (await asyncio.to_thread(store.state_sync, STREAM)).members:
+            await asyncio.sleep(0.1)
 
 
 async def test_the_member_list_stops_at_the_cap(redis_mode: None, settings: Any) -> None:

@@ -480,6 +480,9 @@ class GracefulServer(Server):
         self.ports.append(port)
         if not self.ports[1:]:
             self._collect_later()
+            from .hub import start_with_server  # the application (and Django) is loaded by now
+
+            reactor.callLater(0, start_with_server)  # once the event loop runs
         super().listen_success(port)
 
     def _collect_later(self) -> None:

@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
 from . import ids, metrics
+from .conf import realtime_settings
 from .history import get_history
 from .transport import CONTROL_STREAM, Message, get_transport
 
@@ -373,12 +374,61 @@ async def close_hub() -> None:
 
 
 async def get_hub() -> Hub:
-    """The hub of the running event loop, started on first use."""
+    """The hub of the running event loop, started on first use (or by `start_with_server`).
+    A hub whose start failed (Redis away) is dropped, so that the next caller starts another.
+
+    With Redis the hub's presence tracker starts with it: every process that serves sweeps
+    the members of dead processes, whether or not it holds presence connections itself
+    (`GET /api/presence/` on a process without them would otherwise list the dead until
+    some process with a presence connection swept)."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
         hub = _hubs[loop] = Hub(loop)
         hub.attached = loop.create_task(hub.transport.attach(hub))
     assert hub.attached is not None
-    await hub.attached
+    try:
+        await hub.attached
+    except Exception:
+        if _hubs.get(loop) is hub:
+            del _hubs[loop]
+            await hub.close()
+        raise
+    if realtime_settings.mode == "redis":
+        from .presence import tracker_for  # presence builds on the hub
+
+        tracker_for(hub).start()
     return hub
+
+
+def start_with_server() -> None:
+    """Start the running loop's hub now rather than with the first connection (a server
+    that has begun listening calls this): with Redis, the process then sweeps presence from
+    its start. A failure is logged; the first connection tries again."""
+    if realtime_settings.mode != "redis":
+        return
+
+    async def start() -> None:
+        try:
+            await get_hub()
+        except Exception as exc:
+            logger.warning("the real-time hub could not start yet (%s); the first connection tries again", exc)
+
+    _starting.add(task := asyncio.get_running_loop().create_task(start(), name="realtime-hub-start"))
+    task.add_done_callback(_starting.discard)
+
+
+_starting: set[asyncio.Task[None]] = set()
+
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ASGI lifespan protocol (uvicorn speaks it; Daphne does not, and the production
+    launcher calls `start_with_server` when Daphne listens)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            start_with_server()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

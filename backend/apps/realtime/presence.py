@@ -512,7 +512,9 @@ class PresenceTracker:
         self._changing = asyncio.Lock()
         self._joiner_running = False
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start touching, removing, sweeping and announcing (idempotent): with the hub in
+        Redis mode, else with the first connection tracked."""
         if not self._started:
             self._started = True
             loop = asyncio.get_running_loop()
@@ -522,7 +524,7 @@ class PresenceTracker:
     async def track(self, stream: str, user_id: int, username: str) -> tuple[str, State | None]:
         """A connection subscribed to `stream`: its id (for `untrack`) and the stream's state
         including it (None when the store cannot be reached: the next touch adds it then)."""
-        self._start()
+        self.start()
         self._next_conn += 1
         conn = f"{self._conn_prefix}.{self._next_conn}"
         value = conn_value(user_id, self.process, username)
