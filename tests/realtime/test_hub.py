@@ -10,6 +10,7 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 
+from apps.realtime import hub as hub_module
 from apps.realtime.hub import get_hub
 from apps.realtime.publish import publish
 from tests import support
@@ -78,3 +79,29 @@ async def test_a_hub_that_could_not_start_is_started_again_by_the_next_connectio
             while not recorder.events:
                 await asyncio.sleep(0.02)
         assert recorder.events == [("notifications.user.1", sent)]
+
+
+@pytest.mark.parametrize("mode", ["redis", "pubsub"])
+async def test_a_connection_cancelled_while_the_hub_starts_leaves_it_starting_for_the_next(
+    mode: str, settings: Any
+) -> None:
+    """The first client goes away while its process's hub waits for Redis: the hub's start
+    goes on, and the next connection gets it working (not a start cancelled for good)."""
+    with faults.restartable_redis() as own, support.configured_layer(settings, mode, own.url, prefix="hubcancel"):
+        loop = asyncio.get_running_loop()
+        with own.paused():
+            first = asyncio.create_task(get_hub())
+            while hub_module._hubs.get(loop) is None:
+                await asyncio.sleep(0)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+        async with asyncio.timeout(30):
+            the_hub = await get_hub()
+        recorder = Recorder()
+        await the_hub.subscribe("notifications.user.2", recorder)
+        sent = await sync_to_async(publish)("notifications.user.2", {"type": "notification.created", "n": 1})
+        async with asyncio.timeout(30):
+            while not recorder.events:
+                await asyncio.sleep(0.02)
+        assert recorder.events == [("notifications.user.2", sent)]

@@ -375,7 +375,9 @@ async def close_hub() -> None:
 
 async def get_hub() -> Hub:
     """The hub of the running event loop, started on first use (or by `start_with_server`).
-    A hub whose start failed (Redis away) is dropped, so that the next caller starts another.
+    A hub whose start failed (Redis away) is dropped, so that the next caller starts another;
+    a caller cancelled while the hub starts (its client went away) leaves the start running
+    for the others.
 
     With Redis the hub's presence tracker starts with it: every process that serves sweeps
     the members of dead processes, whether or not it holds presence connections itself
@@ -388,7 +390,7 @@ async def get_hub() -> Hub:
         hub.attached = loop.create_task(hub.transport.attach(hub))
     assert hub.attached is not None
     try:
-        await hub.attached
+        await asyncio.shield(hub.attached)
     except Exception:
         if _hubs.get(loop) is hub:
             del _hubs[loop]
