@@ -62,6 +62,17 @@ async def test_hundreds_of_streams_join_and_leave_at_once(
             assert groups == [], f"{len(groups)} groups left in Redis"
 
 
+async def delivers(the_hub: Any, stream: str = "notifications.user.1") -> None:
+    """`the_hub` works: an event published now reaches its subscriber."""
+    recorder = Recorder()
+    await the_hub.subscribe(stream, recorder)
+    sent = await sync_to_async(publish)(stream, {"type": "notification.created", "n": 1})
+    async with asyncio.timeout(30):
+        while not recorder.events:
+            await asyncio.sleep(0.02)
+    assert recorder.events == [(stream, sent)]
+
+
 @pytest.mark.parametrize("mode", ["redis", "pubsub"])
 async def test_a_hub_that_could_not_start_is_started_again_by_the_next_connection(mode: str, settings: Any) -> None:
     """The first connection of a process meeting Redis away fails (the client reconnects);
@@ -71,14 +82,7 @@ async def test_a_hub_that_could_not_start_is_started_again_by_the_next_connectio
         with pytest.raises(redis.RedisError):
             await get_hub()
         own.start_empty()
-        the_hub = await get_hub()
-        recorder = Recorder()
-        await the_hub.subscribe("notifications.user.1", recorder)
-        sent = await sync_to_async(publish)("notifications.user.1", {"type": "notification.created", "n": 1})
-        async with asyncio.timeout(30):
-            while not recorder.events:
-                await asyncio.sleep(0.02)
-        assert recorder.events == [("notifications.user.1", sent)]
+        await delivers(await get_hub())
 
 
 @pytest.mark.parametrize("mode", ["redis", "pubsub"])
@@ -97,11 +101,4 @@ async def test_a_connection_cancelled_while_the_hub_starts_leaves_it_starting_fo
             with pytest.raises(asyncio.CancelledError):
                 await first
         async with asyncio.timeout(30):
-            the_hub = await get_hub()
-        recorder = Recorder()
-        await the_hub.subscribe("notifications.user.2", recorder)
-        sent = await sync_to_async(publish)("notifications.user.2", {"type": "notification.created", "n": 1})
-        async with asyncio.timeout(30):
-            while not recorder.events:
-                await asyncio.sleep(0.02)
-        assert recorder.events == [("notifications.user.2", sent)]
+            await delivers(await get_hub())
