@@ -13,7 +13,7 @@ its settings and declarations, each with a hint. The ASGI application runs them 
 | E006 | a stream whose can_read does not take (user, **params) with the stream's parameters |
 | E007 | a stream that declares an event type with no schema |
 | E008 | a public event type no stream declares |
-| E009 | a public event type without a description, or whose example fails its schema |
+| E009 | a public event type without a description, or whose example fails its schema or reads as another event |
 | E010 | a message handler whose function does not take (user, data, **params) |
 | E011 | REALTIME is not a dict |
 | W001 | a REALTIME key that is not a setting (a typo?) |
@@ -174,9 +174,13 @@ def check_declarations(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                 )
             )
         try:
-            validate(example_envelope(cls))
+            read_as = validate(example_envelope(cls))
         except Exception as exc:
             found.append(Error(f"event {cls.type!r}: its example fails its schema ({exc})", obj=cls, id=_id(9)))
+        else:
+            if read_as is not cls:
+                message = f"event {cls.type!r}: its example is read as {read_as.__qualname__}"
+                found.append(Error(message, obj=cls, id=_id(9)))
     for handler in all_handlers():
         if not _takes(handler.func, 0, ("user", "data", *handler.stream.params)):
             found.append(
