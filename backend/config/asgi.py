@@ -1,5 +1,6 @@
 """
-The ASGI entry point: HTTP to Django and DRF; WebSocket through Origin validation, then
+The ASGI entry point: HTTP to Django and DRF (a sync view's request in one hop to a pool
+thread, apps/realtime/http.py); WebSocket through Origin validation, then
 authentication (ticket, token, bearer subprotocol, session), then the routes generated
 from the stream registry; lifespan (uvicorn) starts the real-time hub. The real-time
 system checks run first.
@@ -7,11 +8,11 @@ system checks run first.
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Django must be set up before anything imports models (routing, consumers).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
@@ -23,6 +24,7 @@ raise_on_errors()
 
 from apps.ops.services import start_reporter  # noqa: E402
 from apps.realtime.auth import OriginValidator, RealtimeAuthMiddleware  # noqa: E402
+from apps.realtime.http import AsgiHandler  # noqa: E402
 from apps.realtime.hub import lifespan  # noqa: E402
 from apps.realtime.relay import start_relay  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -30,7 +32,7 @@ from apps.realtime.sse import with_send  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": with_send(django_asgi_app),
+        "http": with_send(AsgiHandler()),
         "websocket": OriginValidator(RealtimeAuthMiddleware(URLRouter(websocket_urlpatterns()))),
         "lifespan": lifespan,
     }

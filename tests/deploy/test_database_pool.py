@@ -1,5 +1,5 @@
-"""Postgres connections come from Django's pool (DB_POOL), since ASGI runs each HTTP request
-in a thread of its own and would otherwise open a connection per request."""
+"""Postgres connections come from Django's pool (DB_POOL): under DB_CONN_MAX_AGE=0 every
+HTTP request would otherwise open a connection."""
 
 from __future__ import annotations
 

@@ -111,10 +111,14 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
-# Under ASGI each HTTP request runs in a thread of its own, so without a pool every request
+# A process serves HTTP requests on HTTP_THREADS threads (apps/realtime/http.py), the real-time
+# paths' database calls on four more (apps/realtime/db.py). Under CONN_MAX_AGE=0 a request
 # opens a connection (7-8 ms on the machine of docs/performance.md, and a Postgres backend
-# forked per request). Django's pool (psycopg_pool) hands connections from thread to thread;
-# DB_POOL is its size per process, 0 for a connection per request.
+# forked per request): on Postgres, Django's pool (psycopg_pool) hands connections from
+# thread to thread; DB_POOL is its size per process, 0 for a connection per request.
+HTTP_THREADS = env_int("HTTP_THREADS", 10)
+if HTTP_THREADS < 1:
+    raise ImproperlyConfigured(f"HTTP_THREADS must be 1 or more, got {HTTP_THREADS}")
 DB_POOL = env_int("DB_POOL", 10)
 _postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if _postgres and DB_POOL > 0 and not DATABASES["default"]["CONN_MAX_AGE"]:
@@ -133,6 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # corruption, and a crash of the process loses nothing (a power cut may lose the last
     # commits). Production runs Postgres.
     DATABASES["default"]["ENGINE"] = "config.sqlite3"
+    # The request threads live as long as the process: each keeps its connection rather
+    # than open one per request (about a tenth of a request's CPU, docs/performance.md).
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA synchronous=NORMAL;"}
     )
