@@ -76,8 +76,8 @@ class AsgiHandler(ASGIHandler):
         the thread that used them."""
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
-        response = error_response if request is None else self._sync.get_response(request)
-        response._handler_class = self.__class__  # type: ignore[attr-defined]  # (as Django sets it)
+        response: Any = self._sync.get_response(request) if request is not None else error_response
+        response._handler_class = self.__class__  # as Django's handler sets it
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size
         if not response.streaming:
