@@ -5,11 +5,12 @@ revalidation of open connections.
 `realtime_db(func)` is Channels' `database_sync_to_async` with one difference: the calls run
 on a small pool of long-lived threads that keep their database connections between calls.
 Channels closes the connection after every call unless `DB_CONN_MAX_AGE` keeps it, and
-with Postgres's default of 0 opening a connection was the largest cost of a handshake (a
-py-spy profile of a connect storm, docs/performance.md). These threads live as long as the
-process, and their connections do too, whatever `DB_CONN_MAX_AGE` says; the HTTP request
-threads (apps/realtime/http.py) follow it, as under WSGI. A handshake never waits for a
-free request thread.
+with a `DB_CONN_MAX_AGE` of 0 (then the default on every database, now Postgres's) opening
+a connection was the largest cost of a handshake (a py-spy profile of a connect storm on
+SQLite, docs/performance.md). These threads live as long as the process, and their
+connections do too, whatever `DB_CONN_MAX_AGE` says; the HTTP request threads
+(apps/realtime/http.py) follow it, as under WSGI. A handshake never waits for a free
+request thread.
 
 A kept connection may have died meanwhile (the database restarted, an idle timeout): each
 call checks its connection before the first query, as Django's `CONN_HEALTH_CHECKS` does
