@@ -138,7 +138,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # commits). Production runs Postgres.
     DATABASES["default"]["ENGINE"] = "config.sqlite3"
     # The request threads live as long as the process: each keeps its connection rather
-    # than open one per request (about a tenth of a request's CPU, docs/performance.md).
+    # than open one per request (8% of a POST's profile, docs/performance.md, "The sixth pass").
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA synchronous=NORMAL;"}
